@@ -1,0 +1,1 @@
+"""Audio sources, sinks, resampling, levels and voice activity detection (no UI code)."""

@@ -1,0 +1,1 @@
+"""Speech engines: STT with turn detection and TTS, local and Cartesia."""

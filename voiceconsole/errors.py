@@ -1,0 +1,28 @@
+"""Errors a user can act on: shown as one line, never as a traceback."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment.
+
+    The CLI prints ``str(error)`` as a single line and exits with ``exit_code``.
+    The message must say what is wrong and what to do about it.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+
+class AudioFileError(UserError):
+    """A WAV file that is missing, unreadable or in a format we cannot use."""
+
+
+class DeviceError(UserError):
+    """An audio device or the PortAudio library is missing or unusable."""
+
+
+class ConfigError(UserError):
+    """A bad option, config file or theme."""

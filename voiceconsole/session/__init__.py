@@ -1,0 +1,1 @@
+"""The session: wires source -> STT -> responder -> TTS -> sink by message passing."""
