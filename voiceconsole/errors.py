@@ -26,3 +26,9 @@ class DeviceError(UserError):
 
 class ConfigError(UserError):
     """A bad option, config file or theme."""
+
+
+class EngineUnavailable(UserError):
+    """An engine cannot be used at all (bad key, server unreachable, model missing)."""
+
+    exit_code = 1

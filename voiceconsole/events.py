@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-EngineRole = Literal["stt", "tts"]
+EngineRole = Literal["stt", "tts", "responder", "audio"]
 ConnectionState = Literal["connecting", "connected", "reconnecting", "closed", "failed"]
 LevelSource = Literal["mic", "speaker"]
 

@@ -1,0 +1,171 @@
+"""The session pipeline with scripted engines on a virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from tests.fakes import EdgeVad, ScriptedStt, ToneTts
+from voiceconsole.audio.io import NullSink, SilenceSource
+from voiceconsole.clock import VirtualClock
+from voiceconsole.engines.base import TurnSettings
+from voiceconsole.events import Event, from_json, to_json
+from voiceconsole.session.responder import EchoResponder
+from voiceconsole.session.session import Session, SessionOptions
+
+TURN_SCRIPT = [
+    (0.50, "start", ""),
+    (0.80, "update", "hello"),
+    (1.00, "update", "hello there"),
+    (1.20, "end", "hello there"),
+]
+
+
+def make_session(script=TURN_SCRIPT, seconds=3.0, tts=None, **options) -> tuple[Session, list[Event]]:
+    session = Session(
+        source=SilenceSource(16000, duration_s=seconds),
+        sink=NullSink(16000),
+        stt=ScriptedStt(list(script)),
+        tts=tts or ToneTts(),
+        responder=EchoResponder(),
+        reference_vad=EdgeVad([(0.45, "start"), (1.1, "stop")]),
+        clock=VirtualClock(),
+        options=SessionOptions(**options),
+    )
+    events: list[Event] = []
+    session.bus.add_listener(events.append)
+    return session, events
+
+
+def types(events: list[Event], prefix: tuple[str, ...] = ("turn.", "tts.", "playback.", "command.", "vad.")) -> list[str]:
+    return [e.type for e in events if e.type.startswith(prefix)]
+
+
+async def test_turn_to_reply_to_playback_in_order() -> None:
+    session, events = make_session()
+    await session.run()
+    assert types(events) == [
+        "turn.config",
+        "vad.speech_start",
+        "turn.start",
+        "turn.update",
+        "turn.update",
+        "vad.speech_stop",
+        "turn.end",
+        "tts.queued",
+        "tts.request_sent",
+        "tts.first_audio",
+        "tts.done",
+        "playback.start",
+        "playback.finish",
+    ]
+    assert events[0].type == "session.start" and events[-1].type == "session.stop"
+    queued = next(e for e in events if e.type == "tts.queued")
+    assert queued.text == "hello there" and queued.turn == 1
+    finish = next(e for e in events if e.type == "playback.finish")
+    assert finish.samples_played == pytest.approx(len("hello there") * 0.05 * 16000, abs=2)
+    end = next(e for e in events if e.type == "turn.end")
+    assert end.audio_t == pytest.approx(1.2, abs=0.021)
+    # The session kept streaming until the reply had played out, on virtual time.
+    assert events[-1].t >= finish.t
+
+
+async def test_events_are_stamped_with_audio_time_and_round_trip() -> None:
+    session, events = make_session()
+    await session.run()
+    audio_ts = [e.audio_t for e in events]
+    assert audio_ts == sorted(audio_ts)
+    for event in events:
+        assert from_json(to_json(event)) == event
+
+
+async def test_virtual_runs_are_deterministic() -> None:
+    first, events1 = make_session()
+    await first.run()
+    second, events2 = make_session()
+    await second.run()
+    assert [to_json(e) for e in events1] == [to_json(e) for e in events2]
+
+
+async def test_interrupt_silences_playback_and_cancels_replies() -> None:
+    session, events = make_session(seconds=4.0)
+
+    def on_event(event: Event) -> None:
+        if event.type == "playback.start":
+            asyncio.get_running_loop().call_soon(session.interrupt, "key")
+
+    session.bus.add_listener(on_event)
+    await session.run()
+    kinds = types(events, ("tts.", "playback.", "command."))
+    assert kinds[-3:] == ["command.interrupt", "tts.cancelled", "playback.interrupt"]
+    cut = next(e for e in events if e.type == "playback.interrupt")
+    assert 0 < cut.samples_played < len("hello there") * 0.05 * 16000
+    assert "playback.finish" not in kinds
+
+
+async def test_turn_start_while_playing_barges_in() -> None:
+    script = TURN_SCRIPT + [(1.5, "start", ""), (2.5, "end", "")]
+    session, events = make_session(script=script, seconds=4.0)
+    await session.run()
+    interrupts = [e for e in events if e.type == "command.interrupt"]
+    assert [e.reason for e in interrupts] == ["auto"]
+    second_start = [e for e in events if e.type == "turn.start"][1]
+    assert interrupts[0].t == second_start.t
+    assert any(e.type == "playback.interrupt" for e in events)
+
+
+async def test_barge_in_can_be_switched_off() -> None:
+    script = TURN_SCRIPT + [(1.5, "start", ""), (2.5, "end", "")]
+    session, events = make_session(script=script, seconds=4.0, auto_barge_in=False)
+    await session.run()
+    assert not any(e.type == "command.interrupt" for e in events)
+    assert any(e.type == "playback.finish" for e in events)
+
+
+async def test_muted_mic_streams_silence_and_say_queues_a_reply() -> None:
+    session, events = make_session(script=[], seconds=1.0)
+    session.source = _ToneSource(duration_s=1.0)
+    session.set_muted(True)
+    reply = session.say("typed line")
+    await session.run()
+    stt = session.stt
+    assert isinstance(stt, ScriptedStt)
+    assert stt.received >= 16000
+    assert max(float(np.max(np.abs(c))) for c in stt.chunks) == 0.0
+    assert reply == 1
+    kinds = types(events, ("tts.", "playback.", "command."))
+    assert kinds[:4] == ["command.mute", "command.say", "tts.queued", "tts.request_sent"]
+    assert "playback.finish" in kinds
+    assert stt.closed and session.tts.closed
+
+
+async def test_failed_reply_is_reported_and_the_next_one_plays() -> None:
+    script = [(0.2, "start", ""), (0.4, "end", "bad words"), (0.6, "start", ""), (0.8, "end", "fine")]
+    session, events = make_session(script=script, seconds=2.0, tts=ToneTts(fail_on="bad"))
+    await session.run()
+    failed = [e for e in events if e.type == "tts.failed"]
+    assert [e.reply for e in failed] == [1]
+    assert "bad words" in failed[0].message
+    assert [e.reply for e in events if e.type == "playback.finish"] == [2]
+
+
+async def test_turn_settings_update_reaches_the_engine() -> None:
+    session, events = make_session(script=[], seconds=0.5)
+
+    def on_event(event: Event) -> None:
+        if event.type == "session.start":
+            session.update_turn_settings(TurnSettings(end_silence_ms=500))
+
+    session.bus.add_listener(on_event)
+    await session.run()
+    configs = [e for e in events if e.type == "turn.config"]
+    assert configs[-1].settings["end_silence_ms"] == 500
+    assert session.stt.settings_updates[-1].end_silence_ms == 500
+
+
+class _ToneSource(SilenceSource):
+    async def blocks(self):  # type: ignore[override]
+        async for block in super().blocks():
+            yield np.full_like(block, 0.25)

@@ -1,0 +1,71 @@
+"""Running a session without the UI (``--no-ui``): events to JSON lines, a summary to the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import TextIO
+
+from voiceconsole.config import Settings
+from voiceconsole.events import EngineError, Event, SessionStarted, TtsFailed, TtsQueued, TurnEnd
+from voiceconsole.session.build import build_session
+from voiceconsole.session.eventlog import JsonlEventWriter
+
+
+class SummaryPrinter:
+    """A bus listener that prints one human line per finished turn, reply and error."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.turns = 0
+        self.replies = 0
+        self.errors = 0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, SessionStarted):
+            self._line(f"session: stt={event.stt} tts={event.tts} responder={event.responder} mic={event.source} speaker={event.sink}")
+        elif isinstance(event, TurnEnd):
+            self.turns += 1
+            self._line(f"turn {event.turn} ended at {event.audio_t:7.2f} s: {event.transcript or '(no words)'}")
+        elif isinstance(event, TtsQueued):
+            self.replies += 1
+            self._line(f"reply {event.reply} queued: {event.text}")
+        elif isinstance(event, TtsFailed):
+            self.errors += 1
+            self._line(f"reply {event.reply} failed: {event.message}")
+        elif isinstance(event, EngineError):
+            self.errors += 1
+            hint = f" ({event.hint})" if event.hint else ""
+            self._line(f"{event.role} engine {event.engine}: {event.message}{hint}")
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+async def run_headless_async(settings: Settings) -> int:
+    """Build and run a session; returns the exit code."""
+    session = build_session(settings)
+    writer = JsonlEventWriter(settings.events) if settings.events else None
+    summary = SummaryPrinter(sys.stderr if settings.events == "-" else sys.stdout)
+    session.bus.add_listener(summary)
+    if writer is not None:
+        session.bus.add_listener(writer)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, session.request_stop, "interrupted")
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await session.run()
+    finally:
+        if writer is not None:
+            writer.close()
+    print(f"{summary.turns} turns, {summary.replies} replies, {session.bus.history_count} events", file=summary.out)
+    return 0
+
+
+def run_headless(settings: Settings) -> int:
+    """Synchronous entry point for the CLI."""
+    return asyncio.run(run_headless_async(settings))
