@@ -42,9 +42,10 @@ class AudioSink(Protocol):
     sample_rate: int
     self_clocked: bool
 
-    async def start(self, buffer: PlaybackBuffer, on_progress: Callable[[], None]) -> None:
-        """Begin playing. Self-clocked sinks pull from ``buffer`` and call ``on_progress``
-        (thread-safely, on the event loop) after each block so notices are turned into events."""
+    async def start(self, buffer: PlaybackBuffer, on_progress: Callable[[np.ndarray | None], None]) -> None:
+        """Begin playing. Self-clocked sinks pull from ``buffer`` and, after each block, get
+        ``on_progress(block_played)`` called on the event loop (``loop.call_soon_threadsafe``), so
+        levels, recordings and playback events follow what was really played."""
         ...
 
     def write(self, block: np.ndarray) -> None:
@@ -115,7 +116,7 @@ class NullSink:
         self.name = "null"
         self.description = "null (discarded)"
 
-    async def start(self, buffer: PlaybackBuffer, on_progress: Callable[[], None]) -> None:
+    async def start(self, buffer: PlaybackBuffer, on_progress: Callable[[np.ndarray | None], None]) -> None:
         return None
 
     def write(self, block: np.ndarray) -> None:
@@ -136,7 +137,7 @@ class WavFileSink:
         self.name = f"file:{self._writer.path.name}"
         self.description = f"{self._writer.path} ({sample_rate} Hz)"
 
-    async def start(self, buffer: PlaybackBuffer, on_progress: Callable[[], None]) -> None:
+    async def start(self, buffer: PlaybackBuffer, on_progress: Callable[[np.ndarray | None], None]) -> None:
         return None
 
     def write(self, block: np.ndarray) -> None:

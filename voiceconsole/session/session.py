@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -60,6 +60,9 @@ from voiceconsole.session.bus import EventBus
 from voiceconsole.session.responder import Responder
 
 log = logging.getLogger(__name__)
+
+
+AudioTap = Callable[[str, np.ndarray, int], None]
 
 
 class SpeechEdge(Protocol):
@@ -152,6 +155,9 @@ class Session:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.running = False
+        self.audio_taps: list[AudioTap] = []
+        """Called with ``(stream, samples, rate)`` for mic audio as handed to the STT engine
+        (``"mic"``) and speaker audio as played (``"speaker"``); e.g. the recorder."""
 
     # --- stamping ---------------------------------------------------------------------------
 
@@ -242,6 +248,10 @@ class Session:
         self.emit(TurnConfigChanged, settings=self.turn_settings.as_dict())
         failure: BaseException | None = None
         stages: list[asyncio.Task[None]] = []
+        for part in (self.source, self.sink):
+            attach = getattr(part, "attach", None)
+            if attach is not None:
+                attach(self.emit)  # devices report xruns and lost devices as events
         try:
             await self._start_engines()
             await self.sink.start(self.playback, self._on_speaker_progress)
@@ -393,13 +403,17 @@ class Session:
         self._drain_playback()
 
     def _on_speaker_block(self, block: np.ndarray) -> None:
+        for tap in self.audio_taps:
+            tap("speaker", block, self.sink.sample_rate)
         self.meters.speaker.update(block)
         level = self._speaker_levels.add(block)
         if level is not None:
             self.emit(AudioLevel, source="speaker", rms_dbfs=level[0], peak_dbfs=level[1])
 
-    def _on_speaker_progress(self) -> None:
-        """Self-clocked sinks call this on the loop after playing blocks."""
+    def _on_speaker_progress(self, played: np.ndarray | None = None) -> None:
+        """Self-clocked sinks call this on the event loop after playing ``played``."""
+        if played is not None and played.size:
+            self._on_speaker_block(played)
         self._drain_playback()
 
     def _drain_playback(self) -> None:
@@ -424,6 +438,8 @@ class Session:
             try:
                 edges = await loop.run_in_executor(self._vad_executor, self.reference_vad.process, samples)
                 self.audio_samples_sent += samples.shape[0]
+                for tap in self.audio_taps:
+                    tap("mic", samples, self.stt_rate)
                 for edge in edges:
                     kind = SpeechStarted if edge.kind == "start" else SpeechStopped
                     self.emit(kind, speech_audio_t=edge.speech_audio_t)
