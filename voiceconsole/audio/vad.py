@@ -8,6 +8,7 @@ the session turns edges into ``SpeechStarted`` / ``SpeechStopped``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -105,8 +106,8 @@ class SpeechEdge:
 class ReferenceVad:
     """Always-on speech start/stop detector with hysteresis.
 
-    Speech starts after ``start_ms`` of consecutive frames above ``threshold``; it stops after
-    ``stop_ms`` of consecutive frames below ``threshold - 0.15``. A start edge is dated at the
+    Speech starts after at least ``start_ms`` of consecutive frames above ``threshold``; it
+    stops after at least ``stop_ms`` of consecutive frames below ``threshold - 0.15``. A start edge is dated at the
     start of the first speech frame; a stop edge at the middle of the last one (speech ended
     inside it, and Silero's window sees a little past its frame, so its end leans late).
     """
@@ -123,8 +124,8 @@ class ReferenceVad:
         self.threshold = threshold
         self._neg_threshold = max(0.01, threshold - 0.15)
         frame_ms = self._vad.frame_seconds * 1000.0
-        self._start_frames = max(1, round(start_ms / frame_ms))
-        self._stop_frames = max(1, round(stop_ms / frame_ms))
+        self._start_frames = max(1, math.ceil(start_ms / frame_ms))
+        self._stop_frames = max(1, math.ceil(stop_ms / frame_ms))
         self.speaking = False
         """Whether speech is in progress (after the last edge)."""
         self._run = 0
