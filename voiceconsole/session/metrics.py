@@ -1,0 +1,421 @@
+"""Turn-timing metrics: pure functions over a list of events.
+
+Used by the console's metrics table, the recording report and benchmarks. Nothing here does
+I/O or keeps global state; :class:`MetricsBuilder` takes events one at a time (the console
+feeds it live), :func:`compute_metrics` runs it over a list.
+
+Which clock each gap uses
+-------------------------
+* Gaps measured against the reference VAD use **audio time**: the VAD reports where speech
+  really stopped as ``speech_audio_t`` (seconds of mic audio), and a turn event's ``audio_t`` is
+  how much mic audio the STT engine had been handed when the event arrived. Their difference is
+  what the user experiences as "I stopped talking ... the engine noticed".
+* Gaps between two things the console did (reply queued, first audio, interrupt) use the
+  session clock ``t``.
+
+The metrics (names follow what Pipecat and LiveKit users know)
+--------------------------------------------------------------
+``eager_end_delay``       speech stop -> ``turn.eager_end`` (the eager end that stood, i.e. the
+                          last one not followed by ``turn.resume``); may be negative when the
+                          engine ended the turn before the VAD heard the end of speech.
+``end_of_turn_delay``     speech stop -> ``turn.end`` (LiveKit's end-of-utterance delay).
+``eager_to_end``          the standing ``turn.eager_end`` -> ``turn.end``: the head start an agent
+                          gets by starting its reply on eager end.
+``resumes``               how many ``turn.resume`` the turn had (each one an eager end that was
+                          wrong).
+``responder_latency``     ``turn.end`` -> ``tts.queued`` of the turn's reply (LLM time).
+``response_latency``      ``turn.end`` -> ``playback.start`` of the turn's reply: the first reply
+                          sample sent to the speaker, i.e. what the user hears (Pipecat's
+                          user-to-bot latency). ``tts.first_audio`` is not used here because
+                          audio that arrived is not audio heard: there may be a reply ahead of it.
+``tts_ttfa``              ``tts.request_sent`` -> ``tts.first_audio`` of the turn's reply: the TTS
+                          engine's time to first audio (LiveKit's TTS TTFB).
+``barge_in_latency``      ``command.interrupt`` -> ``playback.interrupt``: how fast the speaker
+                          went silent. Attributed to the turn in progress (or last started) when
+                          the interrupt was made; an interrupt while nothing played has none.
+
+"Speech stop" is the latest reference-VAD ``vad.speech_stop`` whose ``speech_audio_t`` lies
+after the previous turn's end and at or before this turn's end (both in audio time). A turn
+with no such stop (noise, or a turn cut at its maximum length) has no VAD-based delays.
+
+Summaries use linear interpolation between closest ranks for percentiles (numpy's default),
+over the turns that have the metric.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from voiceconsole.events import (
+    Event,
+    InterruptCommand,
+    PlaybackFinished,
+    PlaybackInterrupted,
+    PlaybackStarted,
+    SpeechStopped,
+    TtsFirstAudio,
+    TtsQueued,
+    TtsRequestSent,
+    TurnEagerEnd,
+    TurnEnd,
+    TurnResume,
+    TurnStart,
+)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric's key, the short label the console shows, and its unit."""
+
+    key: str
+    label: str
+    unit: str = "s"
+
+
+METRICS: tuple[MetricInfo, ...] = (
+    MetricInfo("eager_end_delay", "stop→eager"),
+    MetricInfo("end_of_turn_delay", "stop→end"),
+    MetricInfo("eager_to_end", "eager→end"),
+    MetricInfo("resumes", "resumes", unit="count"),
+    MetricInfo("responder_latency", "end→queued"),
+    MetricInfo("response_latency", "end→audio"),
+    MetricInfo("tts_ttfa", "TTS TTFA"),
+    MetricInfo("barge_in_latency", "barge-in"),
+)
+"""Every per-turn metric, in display order."""
+
+METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
+
+
+@dataclass
+class TurnMetrics:
+    """Timings of one user turn and its reply. ``None`` where the turn has no such thing."""
+
+    turn: int
+    transcript: str = ""
+    ended: bool = False
+    start_t: float | None = None
+    start_audio_t: float | None = None
+    end_t: float | None = None
+    end_audio_t: float | None = None
+    speech_stop_audio_t: float | None = None
+    eager_end_audio_t: float | None = None
+    """Audio time of the eager end that stood (``None`` if the last one was resumed)."""
+    eager_ends: int = 0
+    resumes: int = 0
+    reply: int | None = None
+    eager_end_delay: float | None = None
+    end_of_turn_delay: float | None = None
+    eager_to_end: float | None = None
+    responder_latency: float | None = None
+    response_latency: float | None = None
+    tts_ttfa: float | None = None
+    barge_in_latency: float | None = None
+
+    def value(self, key: str) -> float | None:
+        """A metric by key (``resumes`` only once the turn has ended)."""
+        if key == "resumes":
+            return float(self.resumes) if self.ended else None
+        return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Distribution of one metric over the turns that have it."""
+
+    key: str
+    count: int
+    p50: float | None
+    p95: float | None
+    max: float | None
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """One interrupt command and what it silenced."""
+
+    t: float
+    reason: str
+    turn: int | None
+    reply: int | None = None
+    """The reply that was cut (``None``: nothing was playing)."""
+    latency: float | None = None
+    """``command.interrupt`` -> ``playback.interrupt`` in seconds."""
+
+
+@dataclass
+class SessionMetrics:
+    """Everything :func:`compute_metrics` finds."""
+
+    turns: list[TurnMetrics] = field(default_factory=list)
+    interruptions: list[Interruption] = field(default_factory=list)
+    summary: dict[str, MetricSummary] = field(default_factory=dict)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) with linear interpolation; ``values`` must not be empty."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summarize(turns: Iterable[TurnMetrics], keys: Sequence[str] = METRIC_KEYS) -> dict[str, MetricSummary]:
+    """p50/p95/max/mean of each metric over the turns that have it."""
+    turns = list(turns)
+    out: dict[str, MetricSummary] = {}
+    for key in keys:
+        values = [v for v in (t.value(key) for t in turns) if v is not None]
+        if values:
+            out[key] = MetricSummary(
+                key, len(values), percentile(values, 50), percentile(values, 95), max(values), sum(values) / len(values)
+            )
+        else:
+            out[key] = MetricSummary(key, 0, None, None, None, None)
+    return out
+
+
+@dataclass
+class _Reply:
+    turn: int | None
+    queued_t: float
+    request_t: float | None = None
+
+
+class MetricsBuilder:
+    """Takes events in order and keeps the metrics of every turn up to date.
+
+    Only a few event types matter (turn, VAD stop, TTS, playback, interrupt); everything else is
+    ignored in O(1), so feeding it every event of an hour-long session is cheap.
+    """
+
+    def __init__(self) -> None:
+        self._turns: dict[int, TurnMetrics] = {}
+        self._order: list[int] = []
+        self._stops: list[float] = []  # speech_audio_t of VAD stops, sorted
+        self._replies: dict[int, _Reply] = {}
+        self._playing: int | None = None
+        self._pending: tuple[InterruptCommand, int | None, int] | None = None
+        self.interruptions: list[Interruption] = []
+        self._current_turn: int | None = None
+        self.version = 0
+        """Bumped whenever a metric may have changed (cheap change detection for the UI)."""
+
+    # --- feeding ----------------------------------------------------------------------------
+
+    def add(self, event: Event) -> bool:
+        """Take one event; returns whether it could change a metric."""
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            return False
+        handler(self, event)
+        self.version += 1
+        return True
+
+    def extend(self, events: Iterable[Event]) -> None:
+        """Take many events in order."""
+        for event in events:
+            self.add(event)
+
+    def _turn(self, number: int) -> TurnMetrics:
+        tm = self._turns.get(number)
+        if tm is None:
+            tm = self._turns[number] = TurnMetrics(number)
+            self._order.append(number)
+        return tm
+
+    def _on_start(self, e: TurnStart) -> None:
+        tm = self._turn(e.turn)
+        tm.start_t, tm.start_audio_t = e.t, e.audio_t
+        self._current_turn = e.turn
+
+    def _on_eager(self, e: TurnEagerEnd) -> None:
+        tm = self._turn(e.turn)
+        tm.eager_ends += 1
+        tm.eager_end_audio_t = e.audio_t
+        tm.transcript = e.transcript or tm.transcript
+
+    def _on_resume(self, e: TurnResume) -> None:
+        tm = self._turn(e.turn)
+        tm.resumes += 1
+        tm.eager_end_audio_t = None
+
+    def _on_end(self, e: TurnEnd) -> None:
+        tm = self._turn(e.turn)
+        tm.ended = True
+        tm.transcript = e.transcript
+        tm.end_t, tm.end_audio_t = e.t, e.audio_t
+        if tm.eager_end_audio_t is not None:
+            tm.eager_to_end = e.audio_t - tm.eager_end_audio_t
+        self._derive_vad(tm)
+
+    def _on_stop(self, e: SpeechStopped) -> None:
+        i = bisect_right(self._stops, e.speech_audio_t)
+        self._stops.insert(i, e.speech_audio_t)
+        # A stop reported after its turn ended (slow VAD) still counts for that turn.
+        for number in self._order[-2:]:
+            tm = self._turns[number]
+            if tm.ended and tm.end_audio_t is not None and e.speech_audio_t <= tm.end_audio_t:
+                self._derive_vad(tm)
+
+    def _derive_vad(self, tm: TurnMetrics) -> None:
+        assert tm.end_audio_t is not None
+        lower = self._previous_end_audio_t(tm.turn)
+        i = bisect_right(self._stops, tm.end_audio_t)
+        stop = self._stops[i - 1] if i > 0 else None
+        if stop is None or (lower is not None and stop <= lower):
+            return
+        tm.speech_stop_audio_t = stop
+        tm.end_of_turn_delay = tm.end_audio_t - stop
+        if tm.eager_end_audio_t is not None:
+            tm.eager_end_delay = tm.eager_end_audio_t - stop
+
+    def _previous_end_audio_t(self, number: int) -> float | None:
+        idx = self._order.index(number)
+        for prev in reversed(self._order[:idx]):
+            end = self._turns[prev].end_audio_t
+            if end is not None:
+                return end
+        return None
+
+    def _on_queued(self, e: TtsQueued) -> None:
+        self._replies[e.reply] = _Reply(e.turn, e.t)
+        if e.turn is not None and e.turn in self._turns:
+            tm = self._turns[e.turn]
+            if tm.reply is None:
+                tm.reply = e.reply
+                if tm.end_t is not None:
+                    tm.responder_latency = e.t - tm.end_t
+
+    def _reply_turn(self, reply: int) -> TurnMetrics | None:
+        info = self._replies.get(reply)
+        if info is None or info.turn is None:
+            return None
+        tm = self._turns.get(info.turn)
+        return tm if tm is not None and tm.reply == reply else None
+
+    def _on_request(self, e: TtsRequestSent) -> None:
+        info = self._replies.get(e.reply)
+        if info is not None:
+            info.request_t = e.t
+
+    def _on_first_audio(self, e: TtsFirstAudio) -> None:
+        info = self._replies.get(e.reply)
+        tm = self._reply_turn(e.reply)
+        if info is not None and info.request_t is not None and tm is not None:
+            tm.tts_ttfa = e.t - info.request_t
+
+    def _on_playback_start(self, e: PlaybackStarted) -> None:
+        self._playing = e.reply
+        tm = self._reply_turn(e.reply)
+        if tm is not None and tm.end_t is not None:
+            tm.response_latency = e.t - tm.end_t
+
+    def _on_interrupt(self, e: InterruptCommand) -> None:
+        self.interruptions.append(Interruption(e.t, e.reason, self._current_turn))
+        if self._playing is not None and self._pending is None:
+            # Something is audible: the next playback.interrupt says when it went silent.
+            self._pending = (e, self._current_turn, len(self.interruptions) - 1)
+
+    def _on_playback_interrupt(self, e: PlaybackInterrupted) -> None:
+        self._playing = None
+        if self._pending is None:
+            return
+        command, turn, index = self._pending
+        self._pending = None
+        latency = e.t - command.t
+        self.interruptions[index] = Interruption(command.t, command.reason, turn, e.reply, latency)
+        if turn is not None and turn in self._turns:
+            self._turns[turn].barge_in_latency = latency
+
+    def _on_playback_finish(self, e: PlaybackFinished) -> None:
+        self._playing = None
+        self._pending = None
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def turns(self) -> list[TurnMetrics]:
+        """Every turn seen, in the order they started."""
+        return [self._turns[n] for n in self._order]
+
+    def turn(self, number: int) -> TurnMetrics | None:
+        """One turn's metrics."""
+        return self._turns.get(number)
+
+    def latest_ended(self) -> TurnMetrics | None:
+        """The last turn that has ended."""
+        for number in reversed(self._order):
+            if self._turns[number].ended:
+                return self._turns[number]
+        return None
+
+    def summary(self) -> dict[str, MetricSummary]:
+        """p50/p95/max/mean over every turn so far."""
+        return summarize(self.turns())
+
+    def result(self) -> SessionMetrics:
+        """Turns, interruptions and summary."""
+        turns = self.turns()
+        return SessionMetrics(turns, list(self.interruptions), summarize(turns))
+
+
+_HANDLERS = {
+    TurnStart: MetricsBuilder._on_start,
+    TurnEagerEnd: MetricsBuilder._on_eager,
+    TurnResume: MetricsBuilder._on_resume,
+    TurnEnd: MetricsBuilder._on_end,
+    SpeechStopped: MetricsBuilder._on_stop,
+    TtsQueued: MetricsBuilder._on_queued,
+    TtsRequestSent: MetricsBuilder._on_request,
+    TtsFirstAudio: MetricsBuilder._on_first_audio,
+    PlaybackStarted: MetricsBuilder._on_playback_start,
+    PlaybackInterrupted: MetricsBuilder._on_playback_interrupt,
+    PlaybackFinished: MetricsBuilder._on_playback_finish,
+    InterruptCommand: MetricsBuilder._on_interrupt,
+}
+
+
+def compute_metrics(events: Iterable[Event]) -> SessionMetrics:
+    """Per-turn metrics, interruptions and the p50/p95/max summary of a list of events."""
+    builder = MetricsBuilder()
+    builder.extend(events)
+    return builder.result()
+
+
+def turn_metrics(events: Iterable[Event]) -> list[TurnMetrics]:
+    """Per-turn metrics of a list of events, in the order the turns started."""
+    return compute_metrics(events).turns
+
+
+def format_ms(seconds: float | None, *, signed: bool = False) -> str:
+    """``0.2345`` -> ``"235 ms"``; ``None`` -> ``"—"``."""
+    if seconds is None:
+        return "—"
+    ms = round(seconds * 1000)
+    return f"{ms:+d} ms" if signed else f"{ms} ms"
+
+
+__all__ = [
+    "METRICS",
+    "METRIC_KEYS",
+    "Interruption",
+    "MetricInfo",
+    "MetricSummary",
+    "MetricsBuilder",
+    "SessionMetrics",
+    "TurnMetrics",
+    "compute_metrics",
+    "format_ms",
+    "percentile",
+    "summarize",
+    "turn_metrics",
+]
