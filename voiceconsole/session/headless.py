@@ -11,6 +11,7 @@ from voiceconsole.config import Settings
 from voiceconsole.events import EngineError, Event, SessionStarted, TtsFailed, TtsQueued, TurnEnd
 from voiceconsole.session.build import build_session
 from voiceconsole.session.eventlog import JsonlEventWriter
+from voiceconsole.session.recorder import attach_recorder
 
 
 class SummaryPrinter:
@@ -46,6 +47,7 @@ class SummaryPrinter:
 async def run_headless_async(settings: Settings) -> int:
     """Build and run a session; returns the exit code."""
     session = build_session(settings)
+    recorder = attach_recorder(session, settings)
     writer = JsonlEventWriter(settings.events) if settings.events else None
     summary = SummaryPrinter(sys.stderr if settings.events == "-" else sys.stdout)
     session.bus.add_listener(summary)
@@ -62,6 +64,8 @@ async def run_headless_async(settings: Settings) -> int:
     finally:
         if writer is not None:
             writer.close()
+        if recorder is not None:
+            recorder.close()
     print(f"{summary.turns} turns, {summary.replies} replies, {session.bus.history_count} events", file=summary.out)
     return 0
 
