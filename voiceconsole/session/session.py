@@ -288,7 +288,8 @@ class Session:
             try:
                 await engine.start(self.emit)
             except UserError as exc:
-                self.emit(EngineError, role=role, engine=engine.name, message=str(exc), fatal=True)
+                if not getattr(exc, "reported", False):  # engines that emitted their own engine.error
+                    self.emit(EngineError, role=role, engine=engine.name, message=str(exc), fatal=True)
                 raise
 
     async def _shutdown(self, stages: list[asyncio.Task[None]], failure: BaseException | None) -> None:

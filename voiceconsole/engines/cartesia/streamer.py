@@ -1,0 +1,129 @@
+"""Streaming mic audio to a Cartesia STT socket: outage buffering and the silence watchdog.
+
+Cartesia's STT endpoints need a continuous stream: when audio stops, a started turn never
+ends. The session already streams zeros while muted and after a file ends; the watchdog here
+covers every other gap (a stalled device, a paused source, shutdown) by sending zeros in real
+time once no audio went out for ``idle_after_s``.
+
+During an outage the audio is held in an :class:`OutageBuffer` (bounded; oldest dropped) and
+replayed, in order and before new audio, once the connection is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import numpy as np
+
+from voiceconsole.engines.cartesia.outage import OutageBuffer
+from voiceconsole.engines.cartesia.protocol import bytes_per_sample, encode_audio
+from voiceconsole.engines.cartesia.socket import CartesiaSocket
+
+
+class AudioStreamer:
+    """Sends float32 mic audio as ``encoding`` frames over ``socket``; never waits for replies."""
+
+    def __init__(
+        self,
+        socket: CartesiaSocket,
+        *,
+        encoding: str,
+        sample_rate: int,
+        outage_buffer_s: float = 5.0,
+        idle_after_s: float = 1.0,
+        fill_chunk_s: float = 0.1,
+    ) -> None:
+        self._socket = socket
+        self.encoding = encoding
+        self.sample_rate = sample_rate
+        self._bytes_per_second = bytes_per_sample(encoding) * sample_rate
+        self.buffer = OutageBuffer(int(outage_buffer_s * self._bytes_per_second))
+        self.outage_buffer_s = outage_buffer_s
+        self.idle_after_s = idle_after_s
+        self.fill_chunk_s = fill_chunk_s
+        self._lock = asyncio.Lock()
+        self._last_sent = 0.0
+        self._watchdog: asyncio.Task[None] | None = None
+        self._overflow_reported = False
+        self.bytes_sent = 0
+        """Audio bytes that reached the socket (including replays and watchdog zeros)."""
+        self.zero_bytes_sent = 0
+        """Of those, zeros sent by the watchdog."""
+
+    def seconds(self, n_bytes: int) -> float:
+        """Duration of ``n_bytes`` of audio."""
+        return n_bytes / self._bytes_per_second
+
+    async def send(self, samples: np.ndarray) -> None:
+        """Send one block (replaying held audio first); hold it if the connection is down."""
+        await self._send_bytes(encode_audio(samples, self.encoding))
+
+    async def _send_bytes(self, frame: bytes) -> None:
+        async with self._lock:
+            self._last_sent = asyncio.get_running_loop().time()
+            if len(self.buffer) and self._socket.connected:
+                await self._replay_locked()
+            if len(self.buffer) == 0 and await self._socket.send(frame):
+                self.bytes_sent += len(frame)
+                return
+            if self._socket.state in ("failed", "closed", "closing"):
+                return
+            if self.buffer.push(frame) and not self._overflow_reported:
+                self._overflow_reported = True
+                self._socket.warn(
+                    f"connection down: more than {self.outage_buffer_s:g} s of audio held; dropping the oldest"
+                )
+
+    async def replay(self) -> None:
+        """Send the audio held during an outage (called when the connection is back)."""
+        async with self._lock:
+            await self._replay_locked()
+
+    async def _replay_locked(self) -> None:
+        frames, dropped = self.buffer.take_all()
+        self._overflow_reported = False
+        if not frames and not dropped:
+            return
+        for i, frame in enumerate(frames):
+            if not await self._socket.send(frame):
+                self.buffer.push_front(frames[i:])
+                self.buffer.dropped_bytes += dropped
+                return
+            self.bytes_sent += len(frame)
+        held = self.seconds(sum(len(f) for f in frames))
+        message = f"reconnected: replayed {held:.2f} s of audio held during the outage"
+        if dropped:
+            message += f"; dropped {self.seconds(dropped):.2f} s (the oldest) beyond the {self.outage_buffer_s:g} s buffer"
+        self._socket.warn(message)
+
+    def start_watchdog(self) -> None:
+        """Begin filling gaps in the stream with zeros."""
+        if self._watchdog is None:
+            self._last_sent = asyncio.get_running_loop().time()
+            self._watchdog = asyncio.create_task(self._watch(), name="cartesia-silence-watchdog")
+
+    async def stop_watchdog(self) -> None:
+        """Stop filling gaps (before the close command, so no audio follows it)."""
+        task, self._watchdog = self._watchdog, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        step = min(self.fill_chunk_s, self.idle_after_s)
+        while True:
+            await asyncio.sleep(step)
+            idle = loop.time() - self._last_sent
+            if idle < self.idle_after_s or not self._socket.connected:
+                continue
+            # Zeros in real time: as much silence as wall time has passed since the last send.
+            n = int(min(idle, 1.0) * self.sample_rate)
+            zeros = encode_audio(np.zeros(n, dtype=np.float32), self.encoding)
+            async with self._lock:
+                if await self._socket.send(zeros):
+                    self.bytes_sent += len(zeros)
+                    self.zero_bytes_sent += len(zeros)
+                self._last_sent = loop.time()

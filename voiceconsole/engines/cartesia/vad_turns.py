@@ -1,0 +1,82 @@
+"""Turn boundaries from Silero VAD frames, for STT engines without turn detection (ink-whisper).
+
+The rules are the offline engine's, so every engine's timeline reads the same: a turn starts
+after ``start_speech_ms`` of speech; after ``eager_end_silence_ms`` of silence it is probably
+over (``eager_end``); speech again within the turn means ``resume``; after ``end_silence_ms``
+of silence (or ``max_turn_s``) it is over and the engine asks the server to ``finalize``.
+Pure logic over (frame end, probability) pairs: no model, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Literal
+
+from voiceconsole.engines.base import TurnSettings
+
+VadSignal = Literal["start", "eager_end", "resume", "finalize"]
+
+# Frames between the speech and silence thresholds count as neither (hysteresis).
+SILENCE_MARGIN = 0.15
+
+
+class VadTurnTracker:
+    """Feeds on VAD frames, returns turn signals."""
+
+    def __init__(self, settings: TurnSettings, *, frame_samples: int = 512, sample_rate: int = 16000) -> None:
+        self._frame = frame_samples
+        self._rate = sample_rate
+        self.in_turn = False
+        self.eager = False
+        self._speech_run = 0
+        self._silence_run = 0
+        self._turn_start = 0
+        self.set_settings(settings)
+
+    def set_settings(self, settings: TurnSettings) -> None:
+        """Apply new durations from the next frame on."""
+        settings.validate()
+        self.settings = settings
+        frame_ms = 1000.0 * self._frame / self._rate
+        self._start_frames = max(1, math.ceil(settings.start_speech_ms / frame_ms))
+        self._eager_frames = max(1, math.ceil(settings.eager_end_silence_ms / frame_ms))
+        self._end_frames = max(self._eager_frames + 1, math.ceil(settings.end_silence_ms / frame_ms))
+        self._max_turn = round(settings.max_turn_s * self._rate)
+
+    def process(self, frames: Iterable[tuple[int, float]]) -> list[VadSignal]:
+        """Signals caused by these ``(frame_end_sample, speech_probability)`` frames, in order."""
+        signals: list[VadSignal] = []
+        threshold = self.settings.vad_threshold
+        for end, prob in frames:
+            speech = prob > threshold
+            silence = prob < threshold - SILENCE_MARGIN
+            self._speech_run = self._speech_run + 1 if speech else 0
+            self._silence_run = self._silence_run + 1 if silence else 0
+            if not self.in_turn:
+                if self._speech_run >= self._start_frames:
+                    self.in_turn = True
+                    self.eager = False
+                    self._turn_start = end - self._speech_run * self._frame
+                    signals.append("start")
+                continue
+            if self.eager and self._speech_run >= self._start_frames:
+                self.eager = False
+                signals.append("resume")
+            if self._silence_run >= self._end_frames or end - self._turn_start >= self._max_turn:
+                self.in_turn = False
+                self.eager = False
+                self._speech_run = 0
+                signals.append("finalize")
+            elif not self.eager and self._silence_run >= self._eager_frames:
+                self.eager = True
+                signals.append("eager_end")
+        return signals
+
+    def finish(self) -> list[VadSignal]:
+        """End of stream: a turn in progress must be finalized."""
+        if not self.in_turn:
+            return []
+        self.in_turn = False
+        self.eager = False
+        return ["finalize"]
