@@ -61,7 +61,9 @@ class Player:
     @property
     def current_t(self) -> float:
         """Session time of the playhead (the last delivered event, or the time reached while waiting)."""
-        if self.paused or self.speed == 0 or self.done:
+        if self.paused:
+            return self._anchor_t
+        if self.speed == 0 or self.done:
             return self.events[self.position - 1].t if self.position else 0.0
         t = self._anchor_t + (self._wall() - self._anchor_wall) * self.speed
         upper = self.events[self.position].t
