@@ -79,6 +79,8 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(rest)
     if args.speed < 0:
         raise ConfigError(f"--speed {args.speed:g}: give 0 (as fast as possible) or a positive factor")
+    if args.events and not args.no_ui:
+        raise ConfigError("--events writes the headless replay: add --no-ui")
     recording = load_recording(args.dir)
     if recording.truncated_last_line:
         print(f"voiceconsole: note: {recording.path}: the last event line was cut short and is skipped", file=sys.stderr)
