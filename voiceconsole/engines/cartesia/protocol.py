@@ -522,20 +522,22 @@ def tts_cancel(context_id: str) -> str:
     return json.dumps({"context_id": context_id, "cancel": True}, separators=(",", ":"))
 
 
-_PIECE_END = re.compile(r"[.!?;:,\u2026\u3002\uff01\uff1f]+[\"')\]]*\s+")
+_PIECE_END = re.compile(r"([.!?\u2026\u3002\uff01\uff1f]+|[,;:]+)[\"')\]]*\s+")
 
 
-def split_text(text: str, min_chars: int = 12) -> list[str]:
+def split_text(text: str, min_sentence_chars: int = 12, min_clause_chars: int = 40) -> list[str]:
     """Split a reply into sentence or clause pieces whose concatenation is exactly ``text``.
 
     A piece ends after punctuation and the whitespace that follows it (kept, so the server's
-    verbatim concatenation reads right); pieces shorter than ``min_chars`` join the next one so
+    verbatim concatenation reads right): after a sentence once it has ``min_sentence_chars``,
+    after a clause (``,;:``) once it has ``min_clause_chars``; shorter pieces join the next so
     the voice keeps its prosody. Empty text gives no pieces.
     """
     pieces: list[str] = []
     start = 0
     for match in _PIECE_END.finditer(text):
-        if match.end() - start >= min_chars:
+        clause = match.group(1)[0] in ",;:"
+        if match.end() - start >= (min_clause_chars if clause else min_sentence_chars):
             pieces.append(text[start : match.end()])
             start = match.end()
     if start < len(text):

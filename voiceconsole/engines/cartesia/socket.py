@@ -296,6 +296,9 @@ class CartesiaSocket:
         except ConnectionClosed:
             pass
         code, reason = ws.close_code, ws.close_reason or ""
+        sent = getattr(ws.protocol, "close_sent", None)
+        if ws.protocol.close_rcvd is None and sent is not None and sent.code == 1011:
+            code, reason = 1011, "the server stopped answering keepalive pings"
         if self._ws is ws:
             self._ws = None
         if self._closing:
