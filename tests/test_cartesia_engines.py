@@ -513,3 +513,59 @@ async def test_tts_refused_key_is_fatal_at_start() -> None:
         with pytest.raises(EngineUnavailable, match="refused"):
             await tts_engine(server, api_key="sk_not_it").start(rec)
     assert len(server.attempts) == 1 and rec.of(EngineError)[0].fatal
+
+
+async def test_closing_during_an_outage_reports_the_audio_never_sent() -> None:
+    policy = RetryPolicy(initial_s=5.0, max_s=5.0)  # stays down for the rest of the test
+    async with CartesiaServer(api_key=KEY, faults=[Fault(close_code=1011, close_at_s=0.1)]) as server:
+        rec = Recorder()
+        engine = turns_engine(server, policy=policy)
+        await engine.start(rec)
+        await send_seconds(engine, 0.1)
+        await until(lambda: not engine.socket.connected)
+        await send_seconds(engine, 0.5)
+        await engine.close()
+    assert any("0.50 s of held audio was never transcribed" in w.message for w in rec.of(EngineWarning))
+    assert rec.states()[-1] == "closed" and len(server.connections) == 1
+
+
+async def test_encoding_and_sample_rate_reach_the_server() -> None:
+    async with CartesiaServer(api_key=KEY) as server:
+        rec = Recorder()
+        engine = turns_engine(server, encoding="pcm_mulaw", sample_rate=8000)
+        await engine.start(rec)
+        sent = [np.full(160, 0.2, dtype=np.float32) for _ in range(5)]
+        for b in sent:
+            await engine.send_audio(b)
+        await until(lambda: len(server.connections[0].binary) == 5)
+        await engine.close()
+    conn = server.connections[0]
+    assert conn.query["encoding"] == ["pcm_mulaw"] and conn.query["sample_rate"] == ["8000"]
+    assert conn.audio_bytes == b"".join(encode_audio(b, "pcm_mulaw") for b in sent) and len(conn.audio_bytes) == 800
+
+
+def test_factory_builds_engines_from_settings_and_rejects_bad_options() -> None:
+    from voiceconsole.config import Settings
+    from voiceconsole.engines.registry import create_stt, create_tts
+    from voiceconsole.errors import ConfigError
+
+    base = dict(api_key=KEY, stt_url="ws://127.0.0.1:9", tts_url="ws://127.0.0.1:9/custom/tts")
+    turns = create_stt(Settings(stt="auto", **base))  # type: ignore[arg-type]
+    assert isinstance(turns, CartesiaTurnsStt) and turns.model == "ink-2" and "127.0.0.1:9/stt/turns/websocket" in turns.socket.where
+    whisper = create_stt(Settings(stt="cartesia-whisper", stt_sample_rate=24000, **base))  # type: ignore[arg-type]
+    assert isinstance(whisper, CartesiaWhisperStt) and whisper.model == "ink-whisper" and whisper.sample_rate == 24000
+    tts = create_tts(Settings(tts="auto", voice="v1", tts_model="sonic-2", **base))  # type: ignore[arg-type]
+    assert isinstance(tts, CartesiaTts) and tts.format.voice_id == "v1" and tts.format.model_id == "sonic-2"
+    assert tts.socket.where == "ws://127.0.0.1:9/custom/tts"
+    bad = [
+        Settings(stt="cartesia-turns", stt_encoding="mp3", **base),  # type: ignore[arg-type]
+        Settings(stt="cartesia-turns", language="fr", **base),  # type: ignore[arg-type]
+        Settings(stt="cartesia-turns", stt_url="http//nope", **{k: v for k, v in base.items() if k != "stt_url"}),  # type: ignore[arg-type]
+    ]
+    for settings in bad:
+        with pytest.raises(ConfigError):
+            create_stt(settings)
+    with pytest.raises(ConfigError, match="24000"):
+        create_tts(Settings(tts="cartesia", tts_sample_rate=12345, **base))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="CARTESIA_API_KEY"):
+        create_stt(Settings(stt="cartesia-turns"))

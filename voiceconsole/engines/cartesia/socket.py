@@ -65,10 +65,11 @@ class Timeouts:
     """Keepalive: a ping after this much quiet."""
     ping_timeout_s: float = 10.0
     """Keepalive: a server that does not answer a ping within this is dropped."""
-    close_s: float = 5.0
+    close_s: float = 2.0
     """Longest wait for the server's close frame."""
-    drain_s: float = 10.0
-    """On close: longest wait for the server to flush its last messages and close."""
+    drain_s: float = 5.0
+    """On close: longest wait for the server to flush its last messages and close (together
+    with ``close_s`` well inside the session's 10 s allowance for closing the STT engine)."""
 
 
 class SocketHooks(Protocol):

@@ -97,6 +97,13 @@ class AudioStreamer:
             message += f"; dropped {self.seconds(dropped):.2f} s (the oldest) beyond the {self.outage_buffer_s:g} s buffer"
         self._socket.warn(message)
 
+    def discard(self) -> None:
+        """Closing while disconnected: the held audio is lost; say so."""
+        frames, dropped = self.buffer.take_all()
+        lost = sum(len(f) for f in frames) + dropped
+        if lost:
+            self._socket.warn(f"closed while disconnected: {self.seconds(lost):.2f} s of held audio was never transcribed")
+
     def start_watchdog(self) -> None:
         """Begin filling gaps in the stream with zeros."""
         if self._watchdog is None:

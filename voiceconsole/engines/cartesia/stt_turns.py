@@ -109,6 +109,8 @@ class CartesiaTurnsStt:
         await self.streamer.stop_watchdog()
         if self.socket.connected:
             await self.streamer.replay()
+        else:
+            self.streamer.discard()
         await self.socket.close(turns_close_command())
         if self._turns is not None and self._turns.open:
             self._turns.end(None)

@@ -154,6 +154,8 @@ class CartesiaWhisperStt:
         await self.streamer.stop_watchdog()
         if self.socket.connected:
             await self.streamer.replay()
+        else:
+            self.streamer.discard()
         if self._worker is not None and self._worker.tracker.finish():
             await self._finalize()
         await self.socket.close(WHISPER_CLOSE)
