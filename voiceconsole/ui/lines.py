@@ -1,0 +1,108 @@
+"""Building blocks of the Line-API widgets: styled cell rows and a one-line text widget."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+class CellRow:
+    """A fixed-width row of single-cell characters, each with a style, painted item by item."""
+
+    __slots__ = ("chars", "styles", "width")
+
+    def __init__(self, width: int, style: Style) -> None:
+        self.width = width
+        self.chars = [" "] * width
+        self.styles = [style] * width
+
+    def put(self, col: int, char: str, style: Style) -> None:
+        """Set one cell (ignored outside the row)."""
+        if 0 <= col < self.width:
+            self.chars[col] = char
+            self.styles[col] = style
+
+    def text(self, col: int, text: str, style: Style) -> None:
+        """Write ``text`` from ``col`` on (clipped at both ends)."""
+        for i, char in enumerate(text):
+            self.put(col + i, char, style)
+
+    def fill(self, start: int, end: int, char: str | None, style: Style) -> None:
+        """Paint cells ``[start, end)``; ``char=None`` keeps the characters and restyles them."""
+        for col in range(max(0, start), min(self.width, end)):
+            if char is not None:
+                self.chars[col] = char
+            self.styles[col] = style
+
+    def background(self, start: int, end: int, style: Style) -> None:
+        """Lay ``style``'s background under cells ``[start, end)``, keeping their foreground."""
+        for col in range(max(0, start), min(self.width, end)):
+            self.styles[col] = self.styles[col] + Style(bgcolor=style.bgcolor)
+
+    def strip(self) -> Strip:
+        """The row as a strip, with runs of one style joined into one segment."""
+        segments: list[Segment] = []
+        if self.width == 0:
+            return Strip([], 0)
+        run_start = 0
+        for col in range(1, self.width + 1):
+            if col == self.width or self.styles[col] != self.styles[run_start]:
+                segments.append(Segment("".join(self.chars[run_start:col]), self.styles[run_start]))
+                run_start = col
+        return Strip(segments, self.width)
+
+
+class LineText(Widget):
+    """One line of rich text that changes often: updating it never triggers a re-layout."""
+
+    DEFAULT_CSS = """
+    LineText { height: 1; }
+    """
+
+    def __init__(self, text: Text | str = "", *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._text = Text(text) if isinstance(text, str) else text
+        self._strip: Strip | None = None
+
+    @property
+    def text(self) -> Text:
+        """The text shown."""
+        return self._text
+
+    def set_text(self, text: Text) -> None:
+        """Show ``text`` (redraws only when it changed)."""
+        if text.plain == self._text.plain and text.spans == self._text.spans:
+            return
+        self._text = text
+        self._strip = None
+        self.refresh()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return 1
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strip = None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y != 0:
+            return Strip.blank(width, base)
+        if self._strip is None or self._strip.cell_length != width:
+            text = self._text.copy()
+            text.no_wrap = True
+            text.overflow = "ellipsis"
+            text.truncate(width, overflow="ellipsis")
+            segments = list(text.render(self.app.console))
+            self._strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
+        return self._strip
+
+
+def styled(text: str, style: Style) -> Text:
+    """A :class:`Text` in one style."""
+    return Text(text, style=style)

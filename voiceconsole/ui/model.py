@@ -1,0 +1,703 @@
+"""The console's state, built from events only (no textual import, no I/O).
+
+:class:`ConsoleModel` takes events one at a time with :meth:`ConsoleModel.apply` and keeps
+what the panels show: the transcript (turns and replies), the timeline's lanes (levels, VAD
+spans, turn marks, reply spans, commands, the measured gaps), the TTS queue, engine and device
+status, errors and the latest meter levels. :meth:`ConsoleModel.from_events` rebuilds it from a
+list, which is how a replay seeks.
+
+Every change is also recorded as *dirt* (:class:`Dirt`): which transcript entries, which
+replies, from which audio time the timeline must be redrawn. The UI takes the dirt at its own
+rate (:meth:`ConsoleModel.take_dirt`), so a burst of events costs one redraw.
+
+Timeline positions are in **audio time** (``audio_t``, and ``speech_audio_t`` for the VAD), the
+axis the turn-timing metrics are measured on; the session clock ``t`` is used for what the user
+hears (how much of a reply has played).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from voiceconsole.events import (
+    AudioLevel,
+    DeviceState,
+    EngineError,
+    EngineState,
+    Event,
+    InterruptCommand,
+    MuteCommand,
+    PlaybackFinished,
+    PlaybackInterrupted,
+    PlaybackStarted,
+    SayCommand,
+    SessionStarted,
+    SessionStopped,
+    SpeechStarted,
+    SpeechStopped,
+    TtsCancelled,
+    TtsDone,
+    TtsFailed,
+    TtsFirstAudio,
+    TtsQueued,
+    TtsRequestSent,
+    TtsWordTimings,
+    TurnEagerEnd,
+    TurnEnd,
+    TurnResume,
+    TurnStart,
+    TurnUpdate,
+    WordTiming,
+)
+from voiceconsole.session.metrics import MetricsBuilder, TurnMetrics
+
+ReplyState = Literal["queued", "synthesizing", "playing", "done", "cancelled", "failed"]
+TurnState = Literal["open", "eager", "ended"]
+
+INF = math.inf
+
+
+@dataclass
+class Span:
+    """A stretch of audio time (``end`` is ``None`` while it is still going on)."""
+
+    start: float
+    end: float | None = None
+    kind: str = ""
+
+
+@dataclass
+class TurnEntry:
+    """One user turn as the transcript and the timeline show it."""
+
+    turn: int
+    start_t: float
+    start_audio_t: float
+    text: str = ""
+    state: TurnState = "open"
+    end_t: float | None = None
+    end_audio_t: float | None = None
+    eager_spans: list[Span] = field(default_factory=list)
+    resumes: int = 0
+    """Stretches between a ``turn.eager_end`` and the ``turn.resume`` or ``turn.end`` after it."""
+    version: int = 0
+
+    def close_eager(self, at: float) -> None:
+        """End the open eager stretch, if any, at audio time ``at``."""
+        if self.eager_spans and self.eager_spans[-1].end is None:
+            self.eager_spans[-1].end = at
+
+
+@dataclass
+class ReplyEntry:
+    """One reply (from the responder or typed) through the TTS queue and the speaker."""
+
+    reply: int
+    text: str
+    origin: str
+    turn: int | None
+    queued_t: float
+    queued_audio_t: float
+    request_t: float | None = None
+    request_audio_t: float | None = None
+    first_audio_t: float | None = None
+    first_audio_audio_t: float | None = None
+    ttfa_s: float | None = None
+    """``tts.request_sent`` -> ``tts.first_audio`` in seconds."""
+    words: list[WordTiming] = field(default_factory=list)
+    synth_done: bool = False
+    duration_s: float | None = None
+    """Audio produced by the TTS engine (known at ``tts.done``)."""
+    play_start_t: float | None = None
+    play_start_audio_t: float | None = None
+    play_end_t: float | None = None
+    play_end_audio_t: float | None = None
+    played_s: float | None = None
+    """Audio heard, known when playback finished or was cut."""
+    interrupted: bool = False
+    cancelled: bool = False
+    failed: str | None = None
+    version: int = 0
+
+    @property
+    def state(self) -> ReplyState:
+        """Where the reply is: queued, synthesizing, playing, done, cancelled or failed."""
+        if self.interrupted or (self.cancelled and self.play_end_t is None):
+            return "cancelled"
+        if self.play_end_t is not None:
+            return "done"
+        if self.play_start_t is not None:
+            return "playing"
+        if self.failed is not None:
+            return "failed"
+        if self.request_t is not None and not self.synth_done:
+            return "synthesizing"
+        return "queued"
+
+    def heard_s(self, now_t: float) -> float:
+        """Seconds of this reply the user has heard at session time ``now_t``."""
+        if self.played_s is not None:
+            return self.played_s
+        if self.play_start_t is None:
+            return 0.0
+        heard = max(0.0, now_t - self.play_start_t)
+        if self.duration_s is not None and self.synth_done:
+            heard = min(heard, self.duration_s)
+        return heard
+
+    def words_heard(self, now_t: float) -> tuple[int, int]:
+        """``(characters heard, characters in total)`` of the text at session time ``now_t``.
+
+        With word timings a word counts as heard once its start has played; without them the
+        heard share of the audio is mapped onto the text.
+        """
+        total = len(self.text)
+        heard = self.heard_s(now_t)
+        if self.play_end_t is not None and not self.interrupted:
+            return total, total
+        if heard <= 0:
+            return 0, total
+        if self.words:
+            return _chars_for_words(self.text, self.words, heard), total
+        if self.duration_s:
+            share = min(1.0, heard / self.duration_s)
+            return _snap_to_word(self.text, int(total * share)), total
+        return 0, total
+
+
+def _chars_for_words(text: str, words: list[WordTiming], heard_s: float) -> int:
+    """End offset in ``text`` of the last word whose start has been heard."""
+    pos = 0
+    end = 0
+    lowered = text.lower()
+    for word in words:
+        if word.start > heard_s:
+            break
+        found = lowered.find(word.word.lower(), pos)
+        if found < 0:
+            continue
+        pos = end = found + len(word.word)
+    return end
+
+
+def _snap_to_word(text: str, cut: int) -> int:
+    """Move ``cut`` forward to the end of the word it falls in."""
+    while 0 < cut < len(text) and not text[cut].isspace():
+        cut += 1
+    return cut
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point on the timeline: a turn event, a reply event or a command."""
+
+    at: float
+    kind: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A measured interval written on the timeline, e.g. speech stop -> turn.end."""
+
+    row: int
+    start: float
+    end: float
+    kind: str
+    ms: int
+    key: tuple[Any, ...]
+
+
+@dataclass
+class EngineInfo:
+    """Connection state of one engine."""
+
+    role: str
+    engine: str
+    state: str = "connecting"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An engine error as the banner shows it."""
+
+    role: str
+    engine: str
+    message: str
+    hint: str
+    fatal: bool
+    t: float
+
+
+@dataclass
+class LevelTrack:
+    """Levels of one stream over audio time (RMS and peak dBFS), appended in time order."""
+
+    times: list[float] = field(default_factory=list)
+    rms: list[float] = field(default_factory=list)
+    peak: list[float] = field(default_factory=list)
+
+    def add(self, at: float, rms: float, peak: float) -> None:
+        self.times.append(at)
+        self.rms.append(rms)
+        self.peak.append(peak)
+
+    def max_rms(self, start: float, end: float) -> float | None:
+        """Loudest RMS among level windows in ``[start, end)``, else the last one before."""
+        lo = bisect_left(self.times, start)
+        hi = bisect_left(self.times, end)
+        if hi > lo:
+            return max(self.rms[lo:hi])
+        if lo > 0 and start - self.times[lo - 1] < 0.25:
+            return self.rms[lo - 1]
+        return None
+
+
+GAP_ROWS = 3
+"""Timeline rows for gaps: 0 speech stop -> eager_end, 1 speech stop -> end, 2 reply gaps."""
+
+GAP_LABELS = {
+    "stop_eager": "stop→eager",
+    "stop_end": "stop→end",
+    "end_audio": "end→audio",
+    "barge_in": "cut",
+}
+
+
+@dataclass
+class Dirt:
+    """What changed since the UI last looked."""
+
+    transcript: set[tuple[str, int]] = field(default_factory=set)
+    transcript_added: bool = False
+    replies: set[int] = field(default_factory=set)
+    timeline_from: float = INF
+    """Audio time from which the timeline must be redrawn (``inf``: nothing)."""
+    status: bool = False
+    metrics: bool = False
+    errors: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.transcript or self.transcript_added or self.replies or self.timeline_from < INF
+            or self.status or self.metrics or self.errors
+        )
+
+
+class ConsoleModel:
+    """Everything the console shows, as plain data. Feed it events with :meth:`apply`."""
+
+    def __init__(self) -> None:
+        self.session: SessionStarted | None = None
+        self.stopped: SessionStopped | None = None
+        self.engines: dict[str, EngineInfo] = {}
+        self.devices: dict[str, DeviceState] = {}
+        self.errors: list[ErrorInfo] = []
+        self.warnings = 0
+        self.xruns = 0
+        self.muted = False
+        self.auto_barge_in: bool | None = None
+        self.turns: dict[int, TurnEntry] = {}
+        self.replies: dict[int, ReplyEntry] = {}
+        self.order: list[tuple[str, int]] = []
+        """Transcript entries in the order they appeared: ``("turn", n)`` or ``("reply", n)``."""
+        self.mic = LevelTrack()
+        self.speaker = LevelTrack()
+        self.last_level: dict[str, AudioLevel] = {}
+        self.vad: list[Span] = []
+        self.mutes: list[Span] = []
+        self.turn_marks: list[Mark] = []
+        self.reply_marks: list[Mark] = []
+        self.gaps: dict[tuple[Any, ...], Gap] = {}
+        self.gap_rows: list[list[Gap]] = [[] for _ in range(GAP_ROWS)]
+        """Gaps of each timeline row, ordered by start."""
+        self.metrics = MetricsBuilder()
+        self.interrupt_audio_t: list[float] = []
+        self.now_t = 0.0
+        self.now_audio_t = 0.0
+        self.events = 0
+        self.dirt = Dirt()
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event]) -> ConsoleModel:
+        """A model rebuilt from a list of events (e.g. to seek in a replay)."""
+        model = cls()
+        for event in events:
+            model.apply(event)
+        return model
+
+    def take_dirt(self) -> Dirt:
+        """What changed since the last call (and forget it)."""
+        dirt, self.dirt = self.dirt, Dirt()
+        return dirt
+
+    # --- applying events ------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        """Update the state with one event."""
+        self.events += 1
+        if event.t > self.now_t:
+            self.now_t = event.t
+        if event.audio_t > self.now_audio_t:
+            self.now_audio_t = event.audio_t
+            self._timeline_from(event.audio_t)
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+        if self.metrics.add(event):
+            self.dirt.metrics = True
+            self._update_gaps(event)
+
+    def _timeline_from(self, at: float) -> None:
+        if at < self.dirt.timeline_from:
+            self.dirt.timeline_from = at
+
+    def _touch_entry(self, kind: str, number: int) -> None:
+        self.dirt.transcript.add((kind, number))
+
+    # session, engines, devices
+
+    def _on_session_start(self, e: SessionStarted) -> None:
+        self.session = e
+        self.auto_barge_in = bool(e.settings.get("auto_barge_in", True))
+        for role, name in (("stt", e.stt), ("tts", e.tts)):
+            self.engines.setdefault(role, EngineInfo(role, name))
+        self.dirt.status = True
+
+    def _on_session_stop(self, e: SessionStopped) -> None:
+        self.stopped = e
+        self.dirt.status = True
+
+    def _on_engine_state(self, e: EngineState) -> None:
+        info = self.engines.setdefault(e.role, EngineInfo(e.role, e.engine))
+        info.engine, info.state, info.detail = e.engine or info.engine, e.state, e.detail
+        self.dirt.status = True
+
+    def _on_engine_error(self, e: EngineError) -> None:
+        self.errors.append(ErrorInfo(e.role, e.engine, e.message, e.hint, e.fatal, e.t))
+        if e.fatal:
+            info = self.engines.setdefault(e.role, EngineInfo(e.role, e.engine))
+            info.state = "failed"
+        self.dirt.errors = self.dirt.status = True
+
+    def _on_device(self, e: DeviceState) -> None:
+        self.devices[e.stream] = e
+        self.dirt.status = True
+
+    def _on_level(self, e: AudioLevel) -> None:
+        track = self.mic if e.source == "mic" else self.speaker
+        track.add(e.audio_t, e.rms_dbfs, e.peak_dbfs)
+        self.last_level[e.source] = e
+
+    # reference VAD and mute
+
+    def _on_speech_start(self, e: SpeechStarted) -> None:
+        self.vad.append(Span(e.speech_audio_t))
+        self._timeline_from(e.speech_audio_t)
+
+    def _on_speech_stop(self, e: SpeechStopped) -> None:
+        if self.vad and self.vad[-1].end is None:
+            self.vad[-1].end = e.speech_audio_t
+        else:
+            self.vad.append(Span(e.speech_audio_t, e.speech_audio_t))
+        self._timeline_from(min(e.speech_audio_t, self.vad[-1].start))
+
+    def _on_mute(self, e: MuteCommand) -> None:
+        self.muted = e.muted
+        if e.muted:
+            self.mutes.append(Span(e.audio_t))
+        elif self.mutes and self.mutes[-1].end is None:
+            self.mutes[-1].end = e.audio_t
+        self.reply_marks.append(Mark(e.audio_t, "mute" if e.muted else "unmute"))
+        self._timeline_from(e.audio_t)
+        self.dirt.status = True
+
+    # turns
+
+    def _turn_entry(self, e: Event, number: int) -> TurnEntry:
+        entry = self.turns.get(number)
+        if entry is None:
+            entry = self.turns[number] = TurnEntry(number, e.t, e.audio_t)
+            self.order.append(("turn", number))
+            self.dirt.transcript_added = True
+        entry.version += 1
+        self._touch_entry("turn", number)
+        return entry
+
+    def _mark_turn(self, e: Event, kind: str, label: str = "") -> None:
+        self.turn_marks.append(Mark(e.audio_t, kind, label))
+        self._timeline_from(e.audio_t)
+
+    def _on_turn_start(self, e: TurnStart) -> None:
+        self._turn_entry(e, e.turn)
+        self._mark_turn(e, "start", str(e.turn))
+
+    def _on_turn_update(self, e: TurnUpdate) -> None:
+        entry = self._turn_entry(e, e.turn)
+        entry.text = e.transcript
+        if entry.state == "eager":
+            entry.state = "open"
+            entry.close_eager(e.audio_t)
+        self._mark_turn(e, "update")
+
+    def _on_turn_eager(self, e: TurnEagerEnd) -> None:
+        entry = self._turn_entry(e, e.turn)
+        entry.text = e.transcript or entry.text
+        entry.state = "eager"
+        entry.close_eager(e.audio_t)
+        entry.eager_spans.append(Span(e.audio_t))
+        self._mark_turn(e, "eager_end")
+
+    def _on_turn_resume(self, e: TurnResume) -> None:
+        entry = self._turn_entry(e, e.turn)
+        entry.state = "open"
+        entry.resumes += 1
+        entry.close_eager(e.audio_t)
+        self._mark_turn(e, "resume")
+
+    def _on_turn_end(self, e: TurnEnd) -> None:
+        entry = self._turn_entry(e, e.turn)
+        entry.text = e.transcript
+        entry.state = "ended"
+        entry.end_t, entry.end_audio_t = e.t, e.audio_t
+        entry.close_eager(e.audio_t)
+        self._mark_turn(e, "end", str(e.turn))
+
+    # replies
+
+    def _reply(self, number: int) -> ReplyEntry | None:
+        entry = self.replies.get(number)
+        if entry is not None:
+            entry.version += 1
+            self.dirt.replies.add(number)
+            self._touch_entry("reply", number)
+        return entry
+
+    def _mark_reply(self, e: Event, kind: str, label: str = "") -> None:
+        self.reply_marks.append(Mark(e.audio_t, kind, label))
+        self._timeline_from(e.audio_t)
+
+    def _on_queued(self, e: TtsQueued) -> None:
+        self.replies[e.reply] = ReplyEntry(e.reply, e.text, e.origin, e.turn, e.t, e.audio_t)
+        self.order.append(("reply", e.reply))
+        self.dirt.transcript_added = True
+        self.dirt.replies.add(e.reply)
+        self._mark_reply(e, "queued", str(e.reply))
+
+    def _on_request(self, e: TtsRequestSent) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.request_t, entry.request_audio_t = e.t, e.audio_t
+            self._mark_reply(e, "request")
+
+    def _on_first_audio(self, e: TtsFirstAudio) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.first_audio_t, entry.first_audio_audio_t = e.t, e.audio_t
+            entry.ttfa_s = e.latency_s
+            self._mark_reply(e, "first_audio")
+
+    def _on_words(self, e: TtsWordTimings) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.words.extend(e.words)
+
+    def _on_tts_done(self, e: TtsDone) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.synth_done = True
+            entry.duration_s = e.duration_s
+
+    def _on_cancelled(self, e: TtsCancelled) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.cancelled = True
+
+    def _on_failed(self, e: TtsFailed) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.failed = e.message or "failed"
+            entry.synth_done = True
+
+    def _on_play_start(self, e: PlaybackStarted) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.play_start_t, entry.play_start_audio_t = e.t, e.audio_t
+            self._timeline_from(e.audio_t)
+
+    def _on_play_finish(self, e: PlaybackFinished) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.play_end_t, entry.play_end_audio_t = e.t, e.audio_t
+            entry.played_s = e.samples_played / e.sample_rate if e.sample_rate else None
+            self._timeline_from(entry.play_start_audio_t or e.audio_t)
+
+    def _on_play_interrupt(self, e: PlaybackInterrupted) -> None:
+        entry = self._reply(e.reply)
+        if entry is not None:
+            entry.play_end_t, entry.play_end_audio_t = e.t, e.audio_t
+            entry.played_s = e.samples_played / e.sample_rate if e.sample_rate else None
+            entry.interrupted = True
+            self._mark_reply(e, "cut", str(e.reply))
+
+    # commands
+
+    def _on_interrupt(self, e: InterruptCommand) -> None:
+        self.interrupt_audio_t.append(e.audio_t)
+        self._mark_reply(e, "interrupt", e.reason)
+
+    def _on_say(self, e: SayCommand) -> None:
+        self._mark_reply(e, "say")
+
+    # gaps (from the metrics)
+
+    def _update_gaps(self, event: Event) -> None:
+        turn: TurnMetrics | None = None
+        if isinstance(event, (TurnEnd, TurnEagerEnd)):
+            turn = self.metrics.turn(event.turn)
+        elif isinstance(event, SpeechStopped):
+            turn = self.metrics.latest_ended()
+        elif isinstance(event, PlaybackStarted):
+            entry = self.replies.get(event.reply)
+            if entry is not None and entry.turn is not None:
+                turn = self.metrics.turn(entry.turn)
+        elif isinstance(event, PlaybackInterrupted):
+            self._add_barge_in_gap(event)
+        if turn is not None and turn.ended:
+            self._add_turn_gaps(turn)
+
+    def _add_gap(self, row: int, start: float | None, end: float | None, kind: str, seconds: float | None, key: tuple[Any, ...]) -> None:
+        if start is None or end is None or seconds is None:
+            return
+        gap = Gap(row, start, max(start, end), kind, round(seconds * 1000), key)
+        old = self.gaps.get(key)
+        if old == gap:
+            return
+        if old is not None:
+            self.gap_rows[old.row].remove(old)
+            self._timeline_from(old.start)
+        self.gaps[key] = gap
+        insort(self.gap_rows[row], gap, key=lambda g: g.start)
+        self._timeline_from(min(start, end))
+
+    def _add_turn_gaps(self, tm: TurnMetrics) -> None:
+        stop = tm.speech_stop_audio_t
+        self._add_gap(0, stop, tm.eager_end_audio_t, "stop_eager", tm.eager_end_delay, ("stop_eager", tm.turn))
+        self._add_gap(1, stop, tm.end_audio_t, "stop_end", tm.end_of_turn_delay, ("stop_end", tm.turn))
+        if tm.reply is not None:
+            entry = self.replies.get(tm.reply)
+            if entry is not None:
+                self._add_gap(
+                    2, tm.end_audio_t, entry.play_start_audio_t, "end_audio", tm.response_latency, ("end_audio", tm.turn)
+                )
+
+    def _add_barge_in_gap(self, e: PlaybackInterrupted) -> None:
+        cut = next((c for c in reversed(self.metrics.interruptions) if c.reply == e.reply and c.latency is not None), None)
+        if cut is None or not self.interrupt_audio_t:
+            return
+        start = self.interrupt_audio_t[-1]
+        self._add_gap(2, start, e.audio_t, "barge_in", cut.latency, ("barge_in", e.reply))
+
+    # --- queries ---------------------------------------------------------------------------------
+
+    def vad_in(self, start: float, end: float) -> list[Span]:
+        """VAD speech spans overlapping ``[start, end)`` (open spans run to now)."""
+        return _spans_in(self.vad, start, end, self.now_audio_t)
+
+    def mutes_in(self, start: float, end: float) -> list[Span]:
+        """Muted stretches overlapping ``[start, end)``."""
+        return _spans_in(self.mutes, start, end, self.now_audio_t)
+
+    def marks_in(self, marks: list[Mark], start: float, end: float) -> list[Mark]:
+        """Marks with ``start <= at < end`` (marks are in time order)."""
+        lo = bisect_left(marks, start, key=lambda m: m.at)
+        hi = bisect_left(marks, end, key=lambda m: m.at)
+        return marks[lo:hi]
+
+    def gaps_in(self, row: int, start: float, end: float) -> list[Gap]:
+        """Gaps of ``row`` starting in ``[start, end)``."""
+        gaps = self.gap_rows[row]
+        lo = bisect_left(gaps, start, key=lambda g: g.start)
+        hi = bisect_left(gaps, end, key=lambda g: g.start)
+        return gaps[lo:hi]
+
+    def latest_turn(self) -> TurnEntry | None:
+        """The turn started last."""
+        return self.turns[max(self.turns)] if self.turns else None
+
+    def playing_reply(self) -> ReplyEntry | None:
+        """The reply being heard now, if any."""
+        for entry in reversed(list(self.replies.values())):
+            if entry.play_start_t is not None and entry.play_end_t is None:
+                return entry
+        return None
+
+    def latest_error(self) -> ErrorInfo | None:
+        """The most recent engine error."""
+        return self.errors[-1] if self.errors else None
+
+
+def _spans_in(spans: list[Span], start: float, end: float, now: float) -> list[Span]:
+    # Spans are appended in time order; find the first that may end after ``start``.
+    hi = bisect_right(spans, end, key=lambda s: s.start)
+    out = []
+    for span in reversed(spans[:hi]):
+        span_end = span.end if span.end is not None else now
+        if span_end >= start:
+            out.append(span)
+        elif span.end is not None:
+            break
+    out.reverse()
+    return out
+
+
+_HANDLERS: dict[type[Event], Any] = {
+    SessionStarted: ConsoleModel._on_session_start,
+    SessionStopped: ConsoleModel._on_session_stop,
+    EngineState: ConsoleModel._on_engine_state,
+    EngineError: ConsoleModel._on_engine_error,
+    DeviceState: ConsoleModel._on_device,
+    AudioLevel: ConsoleModel._on_level,
+    SpeechStarted: ConsoleModel._on_speech_start,
+    SpeechStopped: ConsoleModel._on_speech_stop,
+    MuteCommand: ConsoleModel._on_mute,
+    TurnStart: ConsoleModel._on_turn_start,
+    TurnUpdate: ConsoleModel._on_turn_update,
+    TurnEagerEnd: ConsoleModel._on_turn_eager,
+    TurnResume: ConsoleModel._on_turn_resume,
+    TurnEnd: ConsoleModel._on_turn_end,
+    TtsQueued: ConsoleModel._on_queued,
+    TtsRequestSent: ConsoleModel._on_request,
+    TtsFirstAudio: ConsoleModel._on_first_audio,
+    TtsWordTimings: ConsoleModel._on_words,
+    TtsDone: ConsoleModel._on_tts_done,
+    TtsCancelled: ConsoleModel._on_cancelled,
+    TtsFailed: ConsoleModel._on_failed,
+    PlaybackStarted: ConsoleModel._on_play_start,
+    PlaybackFinished: ConsoleModel._on_play_finish,
+    PlaybackInterrupted: ConsoleModel._on_play_interrupt,
+    InterruptCommand: ConsoleModel._on_interrupt,
+    SayCommand: ConsoleModel._on_say,
+}
+
+
+__all__ = [
+    "ConsoleModel",
+    "Dirt",
+    "EngineInfo",
+    "ErrorInfo",
+    "Gap",
+    "GAP_LABELS",
+    "GAP_ROWS",
+    "LevelTrack",
+    "Mark",
+    "ReplyEntry",
+    "ReplyState",
+    "Span",
+    "TurnEntry",
+]

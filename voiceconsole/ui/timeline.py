@@ -1,0 +1,451 @@
+"""The turn timeline: lanes of events on a scrolling audio-time axis, drawn with the Line API.
+
+Columns are a fixed number of milliseconds wide (the zoom). The view is cut into chunks of
+:data:`CHUNK` columns; each lane's strip of each chunk is drawn once and cached. New events
+only invalidate the chunks from the earliest audio time they touch, which during a live session
+is the last chunk or two, so following an hour-long session costs the same as a minute-long one.
+
+Lanes (top to bottom): time labels, ticks (with the "now" cursor), mic level with the reference
+VAD's speech behind it (and muted stretches), turn events, the measured gaps (speech stop ->
+eager end, speech stop -> end, end -> first reply audio and interrupt -> silence), replies
+(request sent, first audio, playing, cut; interrupt, typed line and mute commands) and the
+speaker level.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from voiceconsole.ui.lines import CellRow
+from voiceconsole.ui.model import ConsoleModel, LevelTrack
+
+ZOOMS_MS: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
+"""Milliseconds per column, finest first."""
+DEFAULT_ZOOM_MS = 50
+CHUNK = 32
+"""Columns per cached strip."""
+SPILL = 16
+"""Columns a label may run past the item it belongs to (labels only run to the right)."""
+
+ROWS: tuple[str, ...] = ("axis", "ticks", "mic", "turn", "gap0", "gap1", "reply", "gap2", "speaker")
+ROW_LABELS: dict[str, str] = {
+    "axis": "",
+    "ticks": "",
+    "mic": "mic/vad",
+    "turn": "turn",
+    "gap0": "→eager",
+    "gap1": "→end",
+    "reply": "reply",
+    "gap2": "→audio",
+    "speaker": "speaker",
+}
+ROW_HELP: dict[str, str] = {
+    "mic": "mic level; shaded where the reference VAD hears speech",
+    "turn": "▶ turn.start  · turn.update  ◇ turn.eager_end  ↺ turn.resume  ■ turn.end",
+    "gap0": "reference-VAD speech stop → turn.eager_end, in ms",
+    "gap1": "reference-VAD speech stop → turn.end, in ms",
+    "reply": "› request sent  ♪ first audio  ▶▬ playing  ✕ cut  ↯ interrupt  ✎ typed  M/U mute",
+    "gap2": "turn.end → first reply audio heard; ↯ interrupt → silence, in ms",
+    "speaker": "speaker level",
+}
+
+SPARK = "▁▂▃▄▅▆▇█"
+LEVEL_FLOOR_DB = -60.0
+TICK_STEPS_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+TURN_MARKS = {"update": "·", "resume": "↺", "eager_end": "◇", "start": "▶", "end": "■"}
+TURN_MARK_STYLE = {"update": "update", "resume": "resume", "eager_end": "eager", "start": "turn", "end": "end"}
+REPLY_MARKS = {"queued": "•", "request": "›", "first_audio": "♪", "say": "✎", "mute": "M", "unmute": "U", "interrupt": "↯", "cut": "✕"}
+GAP_STYLE = {"stop_eager": "eager", "stop_end": "end", "end_audio": "reply", "barge_in": "interrupt"}
+
+
+def format_axis_time(t: float, step: float) -> str:
+    """A tick label: ``1.25s``, ``12s`` or ``1:05``."""
+    if t >= 60 and step >= 1:
+        minutes, seconds = divmod(int(round(t)), 60)
+        return f"{minutes}:{seconds:02d}"
+    if step < 0.1:
+        return f"{t:.2f}s"
+    if step < 1:
+        return f"{t:.1f}s"
+    return f"{t:.0f}s"
+
+
+class TimelineView(ScrollView, can_focus=True):
+    """The scrolling turn timeline. Follows "now" until paused or scrolled back."""
+
+    COMPONENT_CLASSES = {
+        "timeline--axis",
+        "timeline--tick",
+        "timeline--future",
+        "timeline--now",
+        "timeline--mic",
+        "timeline--vad",
+        "timeline--muted",
+        "timeline--turn",
+        "timeline--update",
+        "timeline--eager",
+        "timeline--resume",
+        "timeline--end",
+        "timeline--gap",
+        "timeline--reply",
+        "timeline--wait",
+        "timeline--playing",
+        "timeline--interrupt",
+        "timeline--command",
+        "timeline--speaker",
+    }
+
+    class FollowChanged(Message):
+        """Following live was switched on or off (or the zoom changed)."""
+
+    def __init__(self, model: ConsoleModel, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+        self.zoom_ms = DEFAULT_ZOOM_MS
+        self.follow = True
+        self._chunks: dict[tuple[int, int], Strip] = {}
+        self._max_chunk = -1
+        self._styles: dict[str, Style] = {}
+        self._drawn_now = 0.0
+        self._programmatic = False
+
+    # --- coordinates ----------------------------------------------------------------------------
+
+    @property
+    def seconds_per_col(self) -> float:
+        return self.zoom_ms / 1000.0
+
+    def col(self, t: float) -> int:
+        """Column of audio time ``t``."""
+        return math.floor(t * 1000.0 / self.zoom_ms + 1e-9)
+
+    def time_at(self, col: float) -> float:
+        """Audio time at the left edge of column ``col``."""
+        return col * self.seconds_per_col
+
+    # --- updates --------------------------------------------------------------------------------
+
+    def update_from(self, audio_t: float) -> None:
+        """The model changed from ``audio_t`` on: redraw from there and follow "now"."""
+        start = min(audio_t, self._drawn_now)
+        self._drawn_now = self.model.now_audio_t
+        if start < math.inf:
+            self._invalidate_from(start)
+        self._resize_virtual()
+        if self.follow:
+            self._scroll_to_now()
+        self.refresh()
+
+    def _invalidate_from(self, audio_t: float) -> None:
+        first = max(0, self.col(audio_t) // CHUNK - 1)
+        for chunk in range(first, self._max_chunk + 1):
+            for row in range(len(ROWS)):
+                self._chunks.pop((row, chunk), None)
+        self._max_chunk = min(self._max_chunk, first - 1)
+
+    def _resize_virtual(self) -> None:
+        width = max(self.col(self.model.now_audio_t) + 4, self.scrollable_content_region.width)
+        if self.virtual_size.width != width or self.virtual_size.height != len(ROWS):
+            self.virtual_size = Size(width, len(ROWS))
+
+    def _scroll_to_now(self) -> None:
+        target = max(0, self.col(self.model.now_audio_t) + 4 - self.scrollable_content_region.width)
+        self._programmatic = True
+        try:
+            self.scroll_to(x=target, animate=False, immediate=True)
+        finally:
+            self._programmatic = False
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if not self._programmatic and self.follow and new_value < old_value:
+            self.set_follow(False)
+
+    def set_follow(self, follow: bool) -> None:
+        """Follow live (True) or stay where the view is (False)."""
+        if follow != self.follow:
+            self.follow = follow
+            self.post_message(self.FollowChanged())
+        if follow:
+            self._resize_virtual()
+            self._scroll_to_now()
+            self.refresh()
+
+    def set_zoom(self, zoom_ms: int) -> None:
+        """Change the milliseconds per column, keeping the centre (or "now") in place."""
+        if zoom_ms == self.zoom_ms:
+            return
+        width = self.scrollable_content_region.width
+        centre = self.time_at(self.scroll_x + width / 2)
+        self.zoom_ms = zoom_ms
+        self._chunks.clear()
+        self._max_chunk = -1
+        self._resize_virtual()
+        if self.follow:
+            self._scroll_to_now()
+        else:
+            self._programmatic = True
+            try:
+                self.scroll_to(x=max(0, self.col(centre) - width // 2), animate=False, immediate=True)
+            finally:
+                self._programmatic = False
+        self.refresh()
+        self.post_message(self.FollowChanged())
+
+    def zoom(self, steps: int) -> None:
+        """Zoom in (negative ``steps``: fewer ms per column) or out."""
+        i = ZOOMS_MS.index(self.zoom_ms) if self.zoom_ms in ZOOMS_MS else ZOOMS_MS.index(DEFAULT_ZOOM_MS)
+        self.set_zoom(ZOOMS_MS[max(0, min(len(ZOOMS_MS) - 1, i + steps))])
+
+    def pan(self, fraction: float) -> None:
+        """Scroll by a fraction of the view's width (negative: back in time); stops following."""
+        self.set_follow(False)
+        width = self.scrollable_content_region.width
+        self.scroll_to(x=max(0, self.scroll_x + round(width * fraction)), animate=False, immediate=True)
+
+    def pan_home(self) -> None:
+        """Go to the start of the session (stops following)."""
+        self.set_follow(False)
+        self.scroll_to(x=0, animate=False, immediate=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._resize_virtual()
+        if self.follow:
+            self._scroll_to_now()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._chunks.clear()
+        self._max_chunk = -1
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        event.prevent_default()
+        self.pan(0.1)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        event.prevent_default()
+        self.pan(-0.1)
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y >= len(ROWS):
+            return Strip.blank(width, self.rich_style)
+        x0 = int(self.scroll_x)
+        first, last = x0 // CHUNK, (x0 + width - 1) // CHUNK
+        strip = Strip.join(self._chunk(y, c) for c in range(first, last + 1))
+        offset = x0 - first * CHUNK
+        cropped = strip.crop(offset, offset + width)
+        if y == 0 and offset > 0:
+            cropped = self._drop_cut_label(strip, offset, cropped)
+        return cropped
+
+    def _drop_cut_label(self, strip: Strip, offset: int, cropped: Strip) -> Strip:
+        """Blank a time label whose start scrolled out of view (it would read as another time)."""
+        text = "".join(seg.text for seg in strip)
+        if text[offset - 1] == " " or text[offset] == " ":
+            return cropped
+        cut = offset
+        while cut < len(text) and text[cut] != " ":
+            cut += 1
+        blank = Strip.blank(cut - offset, self.rich_style)
+        return Strip.join([blank, cropped.crop(cut - offset)])
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"timeline--{name}")
+        return style
+
+    def _chunk(self, row: int, chunk: int) -> Strip:
+        key = (row, chunk)
+        strip = self._chunks.get(key)
+        if strip is None:
+            first_col = chunk * CHUNK
+            cells = CellRow(CHUNK, self.rich_style)
+            painter = getattr(self, f"_paint_{ROWS[row]}")
+            painter(cells, first_col)
+            strip = self._chunks[key] = cells.strip()
+            self._max_chunk = max(self._max_chunk, chunk)
+        return strip
+
+    def _window(self, first_col: int, spill: int = SPILL) -> tuple[float, float]:
+        """Audio times to look at for a chunk: from ``spill`` columns before it to its end."""
+        return self.time_at(first_col - spill), self.time_at(first_col + CHUNK)
+
+    def _now_col(self) -> int:
+        return self.col(self.model.now_audio_t)
+
+    def _tick_steps(self) -> tuple[float, float | None]:
+        spc = self.seconds_per_col
+        major = next((s for s in TICK_STEPS_S if s / spc >= 10), TICK_STEPS_S[-1])
+        for divisor in (5, 2):
+            if major / divisor / spc >= 2:
+                return major, major / divisor
+        return major, None
+
+    def _paint_axis(self, cells: CellRow, first_col: int) -> None:
+        major, _ = self._tick_steps()
+        start, end = self._window(first_col)
+        style = self._style("axis")
+        k = max(0, math.ceil(start / major - 1e-9))
+        while k * major < end:
+            t = k * major
+            cells.text(self.col(t) - first_col, format_axis_time(t, major), style)
+            k += 1
+
+    def _paint_ticks(self, cells: CellRow, first_col: int) -> None:
+        major, minor = self._tick_steps()
+        now_col = self._now_col()
+        tick, future = self._style("tick"), self._style("future")
+        for i in range(CHUNK):
+            col = first_col + i
+            cells.put(i, "─", tick if col <= now_col else future)
+        step = minor or major
+        start, end = self.time_at(first_col), self.time_at(first_col + CHUNK)
+        k = max(0, math.ceil(start / step - 1e-9))
+        while k * step < end:
+            t = k * step
+            col = self.col(t)
+            is_major = abs(t / major - round(t / major)) < 1e-6
+            cells.put(col - first_col, "┼" if is_major else "┬", tick if col <= now_col else future)
+            k += 1
+        if first_col <= now_col < first_col + CHUNK:
+            cells.put(now_col - first_col, "┃", self._style("now"))
+
+    def _paint_levels(self, cells: CellRow, first_col: int, track: LevelTrack, style: Style) -> None:
+        now_col = self._now_col()
+        spc = self.seconds_per_col
+        for i in range(CHUNK):
+            col = first_col + i
+            if col > now_col:
+                break
+            t = col * spc
+            rms = track.max_rms(t, t + spc)
+            if rms is None or rms <= LEVEL_FLOOR_DB:
+                continue
+            level = min(len(SPARK) - 1, int((rms - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB * len(SPARK)))
+            cells.put(i, SPARK[level], style)
+
+    def _paint_mic(self, cells: CellRow, first_col: int) -> None:
+        self._paint_levels(cells, first_col, self.model.mic, self._style("mic"))
+        start, end = self.time_at(first_col), self.time_at(first_col + CHUNK)
+        vad = self._style("vad")
+        for span in self.model.vad_in(start, end):
+            stop = span.end if span.end is not None else self.model.now_audio_t
+            cells.background(self.col(span.start) - first_col, self.col(stop) - first_col + 1, vad)
+        muted = self._style("muted")
+        for span in self.model.mutes_in(start, end):
+            stop = span.end if span.end is not None else self.model.now_audio_t
+            cells.fill(self.col(span.start) - first_col, self.col(stop) - first_col + 1, "m", muted)
+
+    def _paint_speaker(self, cells: CellRow, first_col: int) -> None:
+        self._paint_levels(cells, first_col, self.model.speaker, self._style("speaker"))
+
+    def _paint_turn(self, cells: CellRow, first_col: int) -> None:
+        start, end = self._window(first_col)
+        now = self.model.now_audio_t
+        line, eager = self._style("turn"), self._style("eager")
+        for entry in self.model.turns.values():
+            stop = entry.end_audio_t if entry.end_audio_t is not None else now
+            if stop < start - self.seconds_per_col * SPILL or entry.start_audio_t >= end:
+                continue
+            cells.fill(self.col(entry.start_audio_t) - first_col, self.col(stop) - first_col + 1, "─", line)
+            for span in entry.eager_spans:
+                span_end = span.end if span.end is not None else now
+                cells.fill(self.col(span.start) - first_col, self.col(span_end) - first_col + 1, "┄", eager)
+        marks = self.model.marks_in(self.model.turn_marks, start, end)
+        for kind in TURN_MARKS:  # later kinds win a shared cell
+            for mark in marks:
+                if mark.kind == kind:
+                    col = self.col(mark.at) - first_col
+                    style = self._style(TURN_MARK_STYLE[kind])
+                    cells.put(col, TURN_MARKS[kind], style)
+                    if mark.label and kind == "start":
+                        cells.text(col + 1, mark.label, style)
+
+    def _paint_gaps(self, cells: CellRow, first_col: int, row: int) -> None:
+        start, end = self._window(first_col)
+        text_style = self._style("gap")
+        for gap in self.model.gaps_in(row, start, end):
+            s, e = self.col(gap.start) - first_col, self.col(gap.end) - first_col
+            bracket = self._style(GAP_STYLE.get(gap.kind, "gap"))
+            label = f"↯{gap.ms}ms" if gap.kind == "barge_in" else f"{gap.ms}ms"
+            width = e - s + 1
+            if width >= len(label) + 2:
+                cells.put(s, "├", bracket)
+                cells.fill(s + 1, e, "─", bracket)
+                cells.put(e, "┤", bracket)
+                cells.text(s + 1 + (width - 2 - len(label)) // 2, label, text_style)
+            else:
+                if width >= 2:
+                    cells.put(s, "├", bracket)
+                    cells.fill(s + 1, e, "─", bracket)
+                    cells.put(e, "┤", bracket)
+                    cells.text(e + 1, label, text_style)
+                else:
+                    cells.text(s, label, text_style)
+
+    def _paint_gap0(self, cells: CellRow, first_col: int) -> None:
+        self._paint_gaps(cells, first_col, 0)
+
+    def _paint_gap1(self, cells: CellRow, first_col: int) -> None:
+        self._paint_gaps(cells, first_col, 1)
+
+    def _paint_gap2(self, cells: CellRow, first_col: int) -> None:
+        self._paint_gaps(cells, first_col, 2)
+
+    def _paint_reply(self, cells: CellRow, first_col: int) -> None:
+        start, end = self._window(first_col)
+        now = self.model.now_audio_t
+        wait, playing = self._style("wait"), self._style("playing")
+        reply_style = self._style("reply")
+        for entry in self.model.replies.values():
+            last = entry.play_end_audio_t
+            if last is None:
+                last = now if entry.state in ("queued", "synthesizing", "playing") else entry.queued_audio_t
+            if last < start or entry.queued_audio_t >= end:
+                continue
+            if entry.request_audio_t is not None:
+                wait_end = entry.first_audio_audio_t
+                if wait_end is None:
+                    wait_end = now if entry.state == "synthesizing" else entry.request_audio_t
+                cells.fill(self.col(entry.request_audio_t) - first_col, self.col(wait_end) - first_col + 1, "┈", wait)
+            if entry.play_start_audio_t is not None:
+                play_end = entry.play_end_audio_t if entry.play_end_audio_t is not None else now
+                s = self.col(entry.play_start_audio_t) - first_col
+                cells.fill(s, self.col(play_end) - first_col + 1, "▬", playing)
+                cells.put(s, "▶", reply_style)
+                cells.text(s + 1, str(entry.reply), reply_style)
+        marks = self.model.marks_in(self.model.reply_marks, start, end)
+        for kind in REPLY_MARKS:
+            for mark in marks:
+                if mark.kind == kind:
+                    name = "interrupt" if kind in ("cut", "interrupt") else "command" if kind in ("say", "mute", "unmute") else "reply"
+                    cells.put(self.col(mark.at) - first_col, REPLY_MARKS[kind], self._style(name))
+
+
+class TimelineGutter(Widget):
+    """The lane names beside the timeline."""
+
+    COMPONENT_CLASSES = {"gutter--label"}
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        cells = CellRow(width, self.rich_style)
+        label = ROW_LABELS[ROWS[y]] if y < len(ROWS) else ""
+        if label and width > 1:
+            cells.text(max(0, width - len(label) - 1), label[: width - 1], self.get_component_rich_style("gutter--label"))
+        return cells.strip()

@@ -1,0 +1,209 @@
+"""The transcript: user turns and bot replies, drawn with the Line API.
+
+Each entry (a turn or a reply) is rendered to strips once per change and cached; the view
+keeps the first line of every entry, so drawing a screen of an hour-long session touches only
+the entries on screen, and a change to the last entry re-renders that entry alone.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
+
+Key = tuple[str, int]
+
+
+class TranscriptView(ScrollView, can_focus=False):
+    """User turns (interim text shown distinctly until final) and replies (heard words lit)."""
+
+    COMPONENT_CLASSES = {
+        "transcript--user",
+        "transcript--bot",
+        "transcript--meta",
+        "transcript--interim",
+        "transcript--eager",
+        "transcript--final",
+        "transcript--heard",
+        "transcript--unheard",
+        "transcript--cut",
+        "transcript--lost",
+        "transcript--failed",
+    }
+
+    def __init__(self, model: ConsoleModel, now: Callable[[], float], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+        self.now = now
+        """Session time (for how much of a playing reply has been heard)."""
+        self.follow = True
+        """Keep the newest line in view."""
+        self._keys: list[Key] = []
+        self._offsets: list[int] = []  # first line of each entry
+        self._cache: dict[Key, tuple[tuple[object, ...], list[Strip]]] = {}
+        self._index: dict[Key, int] = {}
+        self._width = 0
+
+    # --- updates from the app --------------------------------------------------------------------
+
+    def update_entries(self, changed: set[Key], added: bool) -> None:
+        """Re-render changed entries (and take in new ones) after the model changed."""
+        if added:
+            for key in self.model.order[len(self._keys) :]:
+                self._index[key] = len(self._keys)
+                self._keys.append(key)
+                self._offsets.append(0)
+                changed.add(key)
+        if not changed:
+            return
+        first = min((self._index[k] for k in changed if k in self._index), default=len(self._keys))
+        for key in changed:
+            self._cache.pop(key, None)
+        self._relayout(first)
+
+    def tick(self) -> None:
+        """Re-render the reply being heard (its highlighted words move with time)."""
+        playing = self.model.playing_reply()
+        if playing is None:
+            return
+        key = ("reply", playing.reply)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] != self._signature(key):
+            self.update_entries({key}, False)
+
+    def _relayout(self, first: int) -> None:
+        width = self._content_width()
+        line = self._offsets[first] if first < len(self._offsets) else self._total()
+        for i in range(first, len(self._keys)):
+            self._offsets[i] = line
+            line += len(self._strips(self._keys[i], width))
+        self.virtual_size = Size(width, line)
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def _total(self) -> int:
+        if not self._keys:
+            return 0
+        return self._offsets[-1] + len(self._strips(self._keys[-1], self._content_width()))
+
+    def _content_width(self) -> int:
+        return max(10, self.scrollable_content_region.width)
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+        if self._keys:
+            self._relayout(0)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+        if self._keys and self.is_mounted:
+            self._relayout(0)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.follow = new_value >= self.max_scroll_y
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        line = scroll_y + y
+        base = self.rich_style
+        i = bisect_right(self._offsets, line) - 1
+        if i < 0 or i >= len(self._keys):
+            return Strip.blank(width, base)
+        strips = self._strips(self._keys[i], self._content_width())
+        j = line - self._offsets[i]
+        if j >= len(strips):
+            return Strip.blank(width, base)
+        return strips[j].crop_extend(scroll_x, scroll_x + width, base)
+
+    def _signature(self, key: Key) -> tuple[object, ...]:
+        kind, number = key
+        if kind == "turn":
+            entry = self.model.turns[number]
+            return (entry.version, self._width)
+        reply = self.model.replies[number]
+        return (reply.version, self._width, reply.words_heard(self.now())[0])
+
+    def _strips(self, key: Key, width: int) -> list[Strip]:
+        self._width = width
+        sig = self._signature(key)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == sig:
+            return cached[1]
+        kind, number = key
+        text = self._turn_text(self.model.turns[number]) if kind == "turn" else self._reply_text(self.model.replies[number])
+        strips = self._wrap(text, width)
+        self._cache[key] = (sig, strips)
+        return strips
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"transcript--{name}")
+
+    def _wrap(self, text: Text, width: int) -> list[Strip]:
+        console = self.app.console
+        base = self.rich_style
+        lines = text.wrap(console, width, overflow="fold")
+        strips = [Strip(line.render(console)).apply_style(base).adjust_cell_length(width, base) for line in lines]
+        strips.append(Strip.blank(width, base))
+        return strips
+
+    def _turn_text(self, entry: TurnEntry) -> Text:
+        meta = self._style("meta")
+        text = Text()
+        text.append("you", self._style("user"))
+        text.append(f"  turn {entry.turn} · {entry.start_audio_t:.2f} s", meta)
+        if entry.state == "open":
+            text.append("  speaking…", meta)
+        elif entry.state == "eager":
+            text.append("  eager end", self._style("eager"))
+        if entry.resumes:
+            text.append(f"  {entry.resumes}× resumed", self._style("eager"))
+        text.append("\n")
+        if entry.state == "ended":
+            text.append(entry.text or "(no words)", self._style("final") if entry.text else meta)
+        else:
+            text.append((entry.text or "") + " …", self._style("interim"))
+        return text
+
+    def _reply_text(self, entry: ReplyEntry) -> Text:
+        meta = self._style("meta")
+        text = Text()
+        text.append("bot", self._style("bot"))
+        who = f"turn {entry.turn}" if entry.turn is not None else "typed"
+        text.append(f"  reply {entry.reply} · {who}", meta)
+        state = entry.state
+        if state == "playing":
+            text.append("  ▶ playing", self._style("heard"))
+        elif entry.interrupted:
+            text.append(f"  ✂ cut at {entry.heard_s(self.now()):.2f} s", self._style("cut"))
+        elif state in ("queued", "synthesizing", "cancelled"):
+            text.append(f"  {state}", meta)
+        elif state == "failed":
+            text.append(f"  failed: {entry.failed}", self._style("failed"))
+        text.append("\n")
+        heard, total = entry.words_heard(self.now())
+        body = entry.text
+        if entry.interrupted:
+            text.append(body[:heard], self._style("heard"))
+            text.append(" ✂ ", self._style("cut"))
+            text.append(body[heard:].lstrip(), self._style("lost"))
+        elif entry.play_end_t is not None:
+            text.append(body, self._style("heard"))
+        elif state == "cancelled":
+            text.append(body, self._style("lost"))
+        else:
+            text.append(body[:heard], self._style("heard"))
+            text.append(body[heard:], self._style("unheard"))
+        return text
