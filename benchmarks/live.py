@@ -1,0 +1,93 @@
+"""Building live sessions for the benchmarks: real engines against the local Cartesia server,
+real devices on the virtual audio server, and zero-cost timing hooks installed from outside."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from benchmarks._cartesia import API_KEY
+from benchmarks.common import AUDIO_DIR_DEFAULT
+
+
+def cartesia_settings(url: str, **overrides: Any) -> Any:
+    """Settings for Cartesia Ink-2 turns STT and sonic TTS at ``url`` (the local server)."""
+    from voiceconsole.config import Settings
+
+    settings = Settings(stt="cartesia-turns", tts="cartesia", api_key=API_KEY, stt_url=url, tts_url=url)
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    return settings
+
+
+def use_virtual_audio() -> None:
+    """Point PortAudio (through ALSA's pulse plugin) at the virtual server; call before devices."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", os.environ.get("VC_AUDIO_DIR", AUDIO_DIR_DEFAULT))
+
+
+def install_timed_capture(capacity: int = 1 << 16) -> np.ndarray:
+    """Make the capture workers built from now on note, in their PortAudio callback, the
+    CLOCK_MONOTONIC time each block arrived (``times[block_index]``). Returns ``times``."""
+    import time
+
+    from voiceconsole.audio import streams
+
+    times = np.zeros(capacity, dtype=np.float64)
+    monotonic = time.monotonic
+
+    class TimedDeviceSource(streams.DeviceSource):
+        def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            times[self._written % capacity] = monotonic()
+            super()._callback(indata, frames, time_info, status)
+
+    streams.DeviceSource = TimedDeviceSource  # type: ignore[misc]
+    return times
+
+
+def render_like_terminal(app: Any, on_frame: Any = None) -> None:
+    """Headless Textual skips turning frames into terminal bytes; do it, as a terminal driver
+    would, so a headless run pays the full cost of a paint. ``on_frame(text)`` sees each frame."""
+    original = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        original(screen, renderable)
+        if renderable is None or app._batch_count:
+            return
+        text = renderable.render_segments(app.console)
+        if on_frame is not None:
+            on_frame(text)
+
+    app._display = display
+
+
+async def run_with(session: Any, body: Any, *, ui: bool, settings: Any = None, size: tuple[int, int] = (120, 40)) -> Any:
+    """Run ``session`` (headless, or inside the real app run headless) while ``await body()``."""
+    import asyncio
+    import contextlib
+
+    if not ui:
+        task = asyncio.create_task(session.run())
+        try:
+            while not session.running:
+                await asyncio.sleep(0.01)
+            return await body()
+        finally:
+            session.request_stop("benchmark done")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 30)
+    from voiceconsole.ui.app import VoiceConsoleApp
+
+    app = VoiceConsoleApp(controller=session, settings=settings)
+    render_like_terminal(app)
+    async with app.run_test(headless=True, size=size):
+        while not session.running:
+            await asyncio.sleep(0.01)
+        result = await body()
+        session.request_stop("benchmark done")
+        task = app._session_task
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), 30)
+    return result
