@@ -45,11 +45,13 @@ class _DeviceWorker:
 
     kind: Kind
     self_clocked = True
+    preferred_rate: int | None = None
+    """Rate to open the device at when it accepts it (else its default rate)."""
 
     def __init__(self, device: DeviceInfo, block_ms: int, stall_timeout_s: float) -> None:
         self._sd = load_sounddevice()
         self.device = device
-        self.sample_rate = device.default_rate
+        self.sample_rate = self._pick_rate()
         self.block_ms = block_ms
         self.blocksize = max(1, int(round(self.sample_rate * block_ms / 1000)))
         self.stall_timeout_s = stall_timeout_s
@@ -89,6 +91,18 @@ class _DeviceWorker:
 
     def _make_stream(self, channels: int) -> Any:
         raise NotImplementedError
+
+    def _pick_rate(self) -> int:
+        preferred = self.preferred_rate
+        if preferred is None or preferred == self.device.default_rate:
+            return self.device.default_rate
+        check = self._sd.check_input_settings if self.kind == "input" else self._sd.check_output_settings
+        try:
+            with PA_LOCK:
+                check(device=self.device.index, samplerate=preferred, channels=1, dtype="float32")
+        except Exception:  # noqa: BLE001 - any refusal means "use the device's own rate"
+            return self.device.default_rate
+        return preferred
 
     def _open_stream(self) -> Any:
         """Open (not start) a stream on the device, mono if it can, else its first channels."""
@@ -208,6 +222,10 @@ class DeviceSource(_DeviceWorker):
     """
 
     kind: Kind = "input"
+    # The STT engines take 16 kHz. Capturing at that rate leaves no resampler between the
+    # callback and the wire: soxr's HQ stream holds about 40 ms back at 44.1 kHz -> 16 kHz
+    # (benchmarks/bench_capture.py); an audio server that accepts 16 kHz resamples as it reads.
+    preferred_rate: int | None = 16000
 
     def __init__(
         self, device: DeviceInfo, block_ms: int = 20, *, ring_blocks: int = 100, stall_timeout_s: float = 5.0

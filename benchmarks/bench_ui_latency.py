@@ -1,0 +1,78 @@
+"""Event to screen: from a turn event arriving on the session's bus to the real app having
+painted it (the frame rendered to terminal bytes, as a terminal driver would; the app runs
+headless). The app runs on a live session: the speech fixture as the mic in real time (meters
+live), Cartesia engines against the local server; turn events with a unique transcript are
+published on the session's bus every 100 ms, as the STT client would, and the frame that first
+shows each transcript closes its measurement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from benchmarks.common import Figure, distribution, repo_root
+from benchmarks.live import cartesia_settings
+from voiceconsole.events import TurnEnd, TurnStart, TurnUpdate
+
+UPDATES_PER_TURN = 6
+
+
+async def _measure(url: str, events: int) -> tuple[list[float], int]:
+    from voiceconsole.session.build import build_session
+    from voiceconsole.ui.app import VoiceConsoleApp
+
+    settings = cartesia_settings(url, speaker="null", mic=f"{repo_root()}/tests/data/speech_turns.wav")
+    session = build_session(settings, hold_open=True)
+    waiting: dict[str, float] = {}
+    latencies: list[float] = []
+
+    def on_frame(text: str) -> None:
+        t = time.monotonic()
+        for marker in [m for m in waiting if m in text]:
+            latencies.append(t - waiting.pop(marker))
+
+    app = VoiceConsoleApp(controller=session, settings=settings)
+    from benchmarks.live import render_like_terminal
+
+    render_like_terminal(app, on_frame)
+
+    async def body() -> None:
+        await asyncio.sleep(1.0)
+        turn = 1000
+        sent = 0
+        while sent < events:
+            turn += 1
+            session.emit(TurnStart, turn=turn)
+            words: list[str] = []
+            for k in range(UPDATES_PER_TURN):
+                await asyncio.sleep(0.1)
+                words.append(f"w{turn}x{k}")
+                marker = words[-1]
+                waiting[marker] = time.monotonic()
+                session.emit(TurnUpdate, turn=turn, transcript=" ".join(words))
+                sent += 1
+            await asyncio.sleep(0.1)
+            waiting[f"end{turn}"] = time.monotonic()
+            session.emit(TurnEnd, turn=turn, transcript=" ".join(words) + f" end{turn}")
+            sent += 1
+        await asyncio.sleep(0.5)
+
+    async with app.run_test(headless=True, size=(120, 40)):
+        while not session.running:
+            await asyncio.sleep(0.01)
+        await body()
+        session.request_stop("benchmark done")
+        if app._session_task is not None:
+            await asyncio.wait_for(asyncio.shield(app._session_task), 30)
+    return latencies, len(waiting)
+
+
+def run(quick: bool) -> list[Figure]:
+    from benchmarks._cartesia import cartesia_server
+
+    with cartesia_server() as url:
+        lat, unseen = asyncio.run(_measure(url, 14 if quick else 140))
+    return [distribution("event to screen: turn event -> painted frame", "ms", [x * 1000 for x in lat],
+                         target=33.0, target_stat="p95",
+                         note=f"real app headless, live session; {unseen} events never seen on screen")]
