@@ -355,13 +355,13 @@ class VoiceConsoleApp(App[int]):
         spk_name = spk.device if spk is not None else settings.get("sink_description", session.sink)
         spk_rate = spk.sample_rate if spk is not None else settings.get("sink_rate", 0)
         text.append(" mic ", style("status--label"))
-        text.append(f"{_short(str(mic_name))} {_khz(mic_rate)}", style("status--value"))
+        text.append(f"{_short(str(mic_name))} {_khz(mic_rate)}".rstrip(), style("status--value"))
         if mic is not None and mic.state != "open":
             text.append(f" {mic.state}", style("status--failed"))
         text.append(" → stt ", style("status--label"))
         text.append(_khz(session.sample_rate), style("status--value"))
         text.append("  speaker ", style("status--label"))
-        text.append(f"{_short(str(spk_name))} {_khz(spk_rate)}", style("status--value"))
+        text.append(f"{_short(str(spk_name))} {_khz(spk_rate)}".rstrip(), style("status--value"))
         if spk is not None and spk.state != "open":
             text.append(f" {spk.state}", style("status--failed"))
         return text
@@ -527,7 +527,8 @@ def _khz(rate: Any) -> str:
 
 
 def _short(name: str, limit: int = 28) -> str:
-    name = name.rsplit("/", 1)[-1]
+    """A device or file name without its folder and its parenthesised details."""
+    name = name.split(" (", 1)[0].rsplit("/", 1)[-1]
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 

@@ -315,6 +315,7 @@ class ConsoleModel:
         self.reply_marks: list[Mark] = []
         self.gaps: dict[tuple[Any, ...], Gap] = {}
         self.gap_rows: list[list[Gap]] = [[] for _ in range(GAP_ROWS)]
+        self.longest_gap_s = 0.0
         """Gaps of each timeline row, ordered by start."""
         self.metrics = MetricsBuilder()
         self.interrupt_audio_t: list[float] = []
@@ -582,6 +583,7 @@ class ConsoleModel:
             self.gap_rows[old.row].remove(old)
             self._timeline_from(old.start)
         self.gaps[key] = gap
+        self.longest_gap_s = max(self.longest_gap_s, gap.end - gap.start)
         insort(self.gap_rows[row], gap, key=lambda g: g.start)
         self._timeline_from(min(start, end))
 
@@ -620,9 +622,9 @@ class ConsoleModel:
         return marks[lo:hi]
 
     def gaps_in(self, row: int, start: float, end: float) -> list[Gap]:
-        """Gaps of ``row`` starting in ``[start, end)``."""
+        """Gaps of ``row`` that start before ``end`` and reach ``start`` or later."""
         gaps = self.gap_rows[row]
-        lo = bisect_left(gaps, start, key=lambda g: g.start)
+        lo = bisect_left(gaps, start - self.longest_gap_s, key=lambda g: g.start)
         hi = bisect_left(gaps, end, key=lambda g: g.start)
         return gaps[lo:hi]
 

@@ -7,13 +7,13 @@ A theme file (``themes/NAME.toml``) looks like::
     description = "..."        # optional
 
     [colors]                   # Textual's base colours; primary, background, foreground required
-    primary = "#4ea1ff"
-    background = "#10141a"
-    foreground = "#d8dee9"
+    primary = "#rrggbb"
+    background = "#rrggbb"
+    foreground = "#rrggbb"
     ...                        # secondary, accent, warning, error, success, surface, panel, boost
 
     [variables]                # the console's own colours (every vc-* name, see VC_VARIABLES)
-    vc-mic = "#5fd38d"
+    vc-mic = "#rrggbb"
     ...
 
 Files are read from, in order (a later file of the same name wins): the repository's

@@ -52,12 +52,14 @@ ROW_HELP: dict[str, str] = {
     "turn": "▶ turn.start  · turn.update  ◇ turn.eager_end  ↺ turn.resume  ■ turn.end",
     "gap0": "reference-VAD speech stop → turn.eager_end, in ms",
     "gap1": "reference-VAD speech stop → turn.end, in ms",
-    "reply": "› request sent  ♪ first audio  ▶▬ playing  ✕ cut  ↯ interrupt  ✎ typed  M/U mute",
+    "reply": "› request  ♪ first audio  ▶▬ playing  ✕ cut  ↯ interrupt  ✎ typed  M/U mute",
     "gap2": "turn.end → first reply audio heard; ↯ interrupt → silence, in ms",
     "speaker": "speaker level",
 }
 
 SPARK = "▁▂▃▄▅▆▇█"
+LABELLED_ROWS = {"axis", "turn", "gap0", "gap1", "reply", "gap2"}
+LABEL_CHARS = set("0123456789.:ms↯")
 LEVEL_FLOOR_DB = -60.0
 TICK_STEPS_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TURN_MARKS = {"update": "·", "resume": "↺", "eager_end": "◇", "start": "▶", "end": "■"}
@@ -248,17 +250,17 @@ class TimelineView(ScrollView, can_focus=True):
         strip = Strip.join(self._chunk(y, c) for c in range(first, last + 1))
         offset = x0 - first * CHUNK
         cropped = strip.crop(offset, offset + width)
-        if y == 0 and offset > 0:
+        if offset > 0 and ROWS[y] in LABELLED_ROWS:
             cropped = self._drop_cut_label(strip, offset, cropped)
         return cropped
 
     def _drop_cut_label(self, strip: Strip, offset: int, cropped: Strip) -> Strip:
-        """Blank a time label whose start scrolled out of view (it would read as another time)."""
+        """Blank what shows of a label whose start scrolled out of view ("0ms" of "820ms")."""
         text = "".join(seg.text for seg in strip)
-        if text[offset - 1] == " " or text[offset] == " ":
+        if text[offset] not in LABEL_CHARS or text[offset - 1] not in LABEL_CHARS | {"▶"}:
             return cropped
         cut = offset
-        while cut < len(text) and text[cut] != " ":
+        while cut < len(text) and text[cut] in LABEL_CHARS:
             cut += 1
         blank = Strip.blank(cut - offset, self.rich_style)
         return Strip.join([blank, cropped.crop(cut - offset)])

@@ -80,19 +80,20 @@ class TranscriptView(ScrollView, can_focus=False):
 
     def _relayout(self, first: int) -> None:
         width = self._content_width()
-        line = self._offsets[first] if first < len(self._offsets) else self._total()
+        line = 0
+        if first > 0:
+            line = self._offsets[first - 1] + len(self._strips(self._keys[first - 1], width))
         for i in range(first, len(self._keys)):
             self._offsets[i] = line
             line += len(self._strips(self._keys[i], width))
         self.virtual_size = Size(width, line)
         if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._scroll_to_end()
         self.refresh()
 
-    def _total(self) -> int:
-        if not self._keys:
-            return 0
-        return self._offsets[-1] + len(self._strips(self._keys[-1], self._content_width()))
+    def _scroll_to_end(self) -> None:
+        height = self.scrollable_content_region.height
+        self.scroll_to(y=max(0, self.virtual_size.height - height), animate=False, immediate=True)
 
     def _content_width(self) -> int:
         return max(10, self.scrollable_content_region.width)
@@ -101,6 +102,8 @@ class TranscriptView(ScrollView, can_focus=False):
         self._cache.clear()
         if self._keys:
             self._relayout(0)
+        elif self.follow:
+            self._scroll_to_end()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -110,7 +113,7 @@ class TranscriptView(ScrollView, can_focus=False):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self.follow = new_value >= self.max_scroll_y
+        self.follow = new_value >= self.virtual_size.height - self.scrollable_content_region.height
 
     # --- rendering ------------------------------------------------------------------------------
 
