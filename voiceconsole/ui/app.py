@@ -240,7 +240,9 @@ class VoiceConsoleApp(App[int]):
         transcript._keys, transcript._offsets, transcript._index = [], [], {}
         transcript._cache.clear()
         queue = self._queue
-        queue._numbers, queue._cache = [], {}
+        queue._numbers = []
+        queue._cache.clear()
+        queue.update_replies(set(self.model.replies))
         timeline = self._timeline
         timeline._chunks.clear()
         timeline._max_chunk = -1

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -50,14 +51,14 @@ class QueueView(ScrollView, can_focus=False):
         super().__init__(id=id)
         self.model = model
         self._numbers: list[int] = []
-        self._cache: dict[int, tuple[tuple[int, int], Strip]] = {}
+        self._cache: LRUCache[int, tuple[tuple[int, int], Strip]] = LRUCache(256)
 
     def update_replies(self, changed: set[int]) -> None:
         """Take in new replies and redraw changed ones; keeps the newest in view."""
         known = len(self._numbers)
         self._numbers.extend(n for n in list(self.model.replies)[known:])
         for number in changed:
-            self._cache.pop(number, None)
+            self._cache.discard(number)
         self.virtual_size = Size(self.scrollable_content_region.width, len(self._numbers) + 1)
         if len(self._numbers) != known:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -89,7 +90,7 @@ class QueueView(ScrollView, can_focus=False):
         cached = self._cache.get(number)
         if cached is None or cached[0] != (entry.version, width):
             strip = self._row(entry, width)
-            self._cache[number] = ((entry.version, width), strip)
+            self._cache.set(number, ((entry.version, width), strip))
             return strip
         return cached[1]
 

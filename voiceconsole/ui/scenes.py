@@ -331,3 +331,18 @@ class ScriptedController:
 
     def request_stop(self, reason: str = "quit") -> None:
         self.calls.append(("request_stop", reason))
+
+
+def long_session(minutes: float = 60.0) -> Scene:
+    """A conversation repeated for ``minutes``: a turn every 4 s, each answered (a load test)."""
+    b = SceneBuilder().start()
+    n = 0
+    t = 0.5
+    end = minutes * 60.0
+    while t + 4.0 < end:
+        n += 1
+        b.said(t, t + 1.2)
+        b.turn(n, t + 0.15, [(t + 0.4, "all"), (t + 0.7, "circuits"), (t + 1.0, "busy")], eager=t + 1.42, end=t + 2.02)
+        b.reply(n, f"reply number {n} to that", t + 2.05, turn=n, duration=1.2)
+        t += 4.0
+    return b.build("long_session", end)

@@ -18,6 +18,7 @@ import math
 
 from rich.style import Style
 from textual import events
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -32,6 +33,8 @@ ZOOMS_MS: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 DEFAULT_ZOOM_MS = 50
 CHUNK = 32
 """Columns per cached strip."""
+CHUNK_CACHE = 2048
+"""Cached chunk strips (about 7 screens of 9 lanes at 160 columns; older ones are redrawn)."""
 SPILL = 16
 """Columns a label may run past the item it belongs to (labels only run to the right)."""
 
@@ -113,11 +116,13 @@ class TimelineView(ScrollView, can_focus=True):
         self.model = model
         self.zoom_ms = DEFAULT_ZOOM_MS
         self.follow = True
-        self._chunks: dict[tuple[int, int], Strip] = {}
+        self._chunks: LRUCache[tuple[int, int], Strip] = LRUCache(CHUNK_CACHE)
         self._max_chunk = -1
         self._styles: dict[str, Style] = {}
         self._drawn_now = 0.0
         self._programmatic = False
+        self.painted = 0
+        """Chunk strips drawn so far (each is a lane's 32 columns; the rest come from the cache)."""
 
     # --- coordinates ----------------------------------------------------------------------------
 
@@ -150,7 +155,7 @@ class TimelineView(ScrollView, can_focus=True):
         first = max(0, self.col(audio_t) // CHUNK - 1)
         for chunk in range(first, self._max_chunk + 1):
             for row in range(len(ROWS)):
-                self._chunks.pop((row, chunk), None)
+                self._chunks.discard((row, chunk))
         self._max_chunk = min(self._max_chunk, first - 1)
 
     def _resize_virtual(self) -> None:
@@ -279,7 +284,9 @@ class TimelineView(ScrollView, can_focus=True):
             cells = CellRow(CHUNK, self.rich_style)
             painter = getattr(self, f"_paint_{ROWS[row]}")
             painter(cells, first_col)
-            strip = self._chunks[key] = cells.strip()
+            strip = cells.strip()
+            self.painted += 1
+            self._chunks.set(key, strip)
             self._max_chunk = max(self._max_chunk, chunk)
         return strip
 

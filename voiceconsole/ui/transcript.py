@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -19,6 +20,8 @@ from textual.strip import Strip
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
 
 Key = tuple[str, int]
+STRIP_CACHE = 512
+"""Entries whose rendered strips are kept (the screen shows a few dozen at most)."""
 
 
 class TranscriptView(ScrollView, can_focus=False):
@@ -47,9 +50,11 @@ class TranscriptView(ScrollView, can_focus=False):
         """Keep the newest line in view."""
         self._keys: list[Key] = []
         self._offsets: list[int] = []  # first line of each entry
-        self._cache: dict[Key, tuple[tuple[object, ...], list[Strip]]] = {}
+        self._cache: LRUCache[Key, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
         self._index: dict[Key, int] = {}
         self._width = 0
+        self.rendered = 0
+        """Entries rendered to strips so far (the others come from the cache)."""
 
     # --- updates from the app --------------------------------------------------------------------
 
@@ -65,7 +70,7 @@ class TranscriptView(ScrollView, can_focus=False):
             return
         first = min((self._index[k] for k in changed if k in self._index), default=len(self._keys))
         for key in changed:
-            self._cache.pop(key, None)
+            self._cache.discard(key)
         self._relayout(first)
 
     def tick(self) -> None:
@@ -148,7 +153,8 @@ class TranscriptView(ScrollView, can_focus=False):
         kind, number = key
         text = self._turn_text(self.model.turns[number]) if kind == "turn" else self._reply_text(self.model.replies[number])
         strips = self._wrap(text, width)
-        self._cache[key] = (sig, strips)
+        self.rendered += 1
+        self._cache.set(key, (sig, strips))
         return strips
 
     def _style(self, name: str) -> Style:

@@ -1,0 +1,108 @@
+"""The console's model (pure, rebuilt from events) and the cost of an hour-long session."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from voiceconsole.events import TtsWordTimings, TurnUpdate, WordTiming
+from voiceconsole.ui.app import VoiceConsoleApp
+from voiceconsole.ui.model import ConsoleModel, ReplyEntry
+from voiceconsole.ui.scenes import SCENES, ScriptedController, long_session
+from voiceconsole.ui.themes import load_themes
+from voiceconsole.ui.timeline import ROWS
+
+THEMES = load_themes([Path(__file__).resolve().parent.parent / "themes"])
+
+
+def test_model_rebuilt_from_events_matches_the_one_fed_live() -> None:
+    scene = SCENES["conversation"]()
+    live = ConsoleModel()
+    for event in scene.events:
+        live.apply(event)
+        live.take_dirt()
+    rebuilt = ConsoleModel.from_events(scene.events)
+    assert rebuilt.order == live.order == [("turn", 1), ("reply", 1), ("turn", 2), ("reply", 2), ("turn", 3), ("reply", 3)]
+    assert rebuilt.turns == live.turns and rebuilt.replies == live.replies and rebuilt.gaps == live.gaps
+    assert [r.state for r in rebuilt.replies.values()] == ["done", "cancelled", "playing"]
+    assert rebuilt.replies[2].interrupted and rebuilt.turns[2].resumes == 1
+
+
+def test_gaps_written_on_the_timeline_are_the_metrics() -> None:
+    model = ConsoleModel.from_events(SCENES["conversation"]().events)
+    kinds = {(g.kind, g.key[1]): g.ms for g in model.gaps.values()}
+    turn1 = model.metrics.turn(1)
+    assert kinds[("stop_eager", 1)] == round(turn1.eager_end_delay * 1000) == 220
+    assert kinds[("stop_end", 1)] == round(turn1.end_of_turn_delay * 1000) == 820
+    assert kinds[("end_audio", 1)] == round(turn1.response_latency * 1000)
+    assert kinds[("barge_in", 2)] == 21
+
+
+def test_dirt_says_what_changed_and_from_when() -> None:
+    model = ConsoleModel.from_events(SCENES["reply_playing"]().events)
+    model.take_dirt()
+    assert not model.take_dirt()
+    model.apply(TurnUpdate(t=5.0, audio_t=5.0, turn=1, transcript="late words"))
+    dirt = model.take_dirt()
+    assert dirt.transcript == {("turn", 1)} and not dirt.transcript_added
+    assert dirt.timeline_from == pytest.approx(5.0)  # the view redraws from there (and from its last "now")
+    assert not dirt.replies
+
+
+def test_words_heard_follow_word_timings_then_duration() -> None:
+    entry = ReplyEntry(1, "hello big world", "user", None, 0.0, 0.0, play_start_t=10.0)
+    entry.words = [WordTiming("hello", 0.0, 0.3), WordTiming("big", 0.35, 0.5), WordTiming("world", 0.6, 1.0)]
+    assert entry.words_heard(10.0) == (0, 15)
+    assert entry.words_heard(10.1) == (5, 15)
+    assert entry.words_heard(10.4) == (9, 15)
+    assert entry.words_heard(11.0) == (15, 15)
+    no_words = ReplyEntry(2, "one two three four", "user", None, 0.0, 0.0, play_start_t=0.0, duration_s=2.0, synth_done=True)
+    assert no_words.words_heard(1.0) == (13, 18)  # half the characters, snapped to the end of "three"
+    assert no_words.words_heard(9.0)[0] == 18
+
+
+def test_word_timings_in_several_events_add_up() -> None:
+    model = ConsoleModel.from_events(SCENES["reply_playing"]().events)
+    count = len(model.replies[1].words)
+    model.apply(TtsWordTimings(t=5.0, audio_t=5.0, reply=1, words=(WordTiming("more", 3.0, 3.2),)))
+    assert len(model.replies[1].words) == count + 1
+
+
+async def test_an_hour_of_session_costs_one_entry_and_a_few_chunks_per_event() -> None:
+    scene = long_session(60.0)
+    assert len(scene.events) > 140_000
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock), clock=clock, events=scene.events, themes=THEMES)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.flush()
+        await pilot.pause()
+        transcript, timeline = app.query_one("#transcript"), app.query_one("#timeline")
+        assert len(app.model.turns) >= 890
+        painted, rendered = timeline.painted, transcript.rendered
+        width = timeline.scrollable_content_region.width
+        # A few screens' worth while the layout settles, not the hour's 72,000 columns x 9 lanes.
+        assert painted <= 3 * len(ROWS) * (math.ceil(width / 32) + 1)
+        last = max(app.model.turns)
+        clock.advance_to(scene.now + 0.1)
+        app.feed(TurnUpdate(t=scene.now + 0.1, audio_t=scene.now + 0.1, turn=last + 1, transcript="one more"))
+        await pilot.pause()
+        assert transcript.rendered - rendered <= 2  # the new entry (and its neighbour's line count)
+        assert timeline.painted - painted <= 2 * len(ROWS)  # the last chunk or two of each lane
+        assert "one more" in "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
+
+
+async def test_reset_rebuilds_the_screen_from_fewer_events() -> None:
+    scene = SCENES["conversation"]()
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock), clock=clock, events=scene.events, themes=THEMES)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        first_reply = next(i for i, e in enumerate(scene.events) if e.type == "tts.queued")
+        app.reset(scene.events[:first_reply])
+        await pilot.pause()
+        assert app.model.replies == {} and list(app.model.turns) == [1]
+        screen = "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
+        assert "turn 1" in screen and "reply 1" not in screen and "no replies yet" in screen
