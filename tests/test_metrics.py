@@ -202,3 +202,16 @@ async def test_metrics_of_a_real_session_run() -> None:
     assert t1.end_of_turn_delay == pytest.approx(end.audio_t - 1.1)
     assert t1.response_latency == pytest.approx(start.t - end.t)
     assert t1.response_latency >= 0 and t1.tts_ttfa is not None and t1.tts_ttfa >= 0
+
+
+def test_another_reply_finishing_does_not_drop_a_pending_interrupt() -> None:
+    events = [
+        ev(TtsQueued, 0.1, reply=1, text="a", origin="user"),
+        ev(PlaybackStarted, 0.2, reply=1),
+        ev(TtsQueued, 0.3, reply=2, text="b", origin="user"),
+        ev(InterruptCommand, 0.5, reason="key"),
+        ev(PlaybackFinished, 0.51, reply=2),  # a reply that was not the one being heard
+        ev(PlaybackInterrupted, 0.52, reply=1),
+    ]
+    [cut] = compute_metrics(events).interruptions
+    assert cut.reply == 1 and cut.latency == pytest.approx(0.02)

@@ -338,8 +338,10 @@ class MetricsBuilder:
             self._turns[turn].barge_in_latency = latency
 
     def _on_playback_finish(self, e: PlaybackFinished) -> None:
-        self._playing = None
-        self._pending = None
+        # The reply being heard played out: an interrupt still pending found nothing to cut.
+        if e.reply == self._playing:
+            self._playing = None
+            self._pending = None
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -234,7 +234,7 @@ def tts_queue() -> Scene:
     """Several replies in every state of the queue."""
     b = SceneBuilder().start().said(0.8, 2.47)
     b.turn(1, 0.98, WORDS_1, eager=2.69, end=3.29)
-    b.reply(1, "all circuits are busy now", 3.31, turn=1, duration=1.2)
+    b.reply(1, "all circuits are busy now", 3.31, turn=1, duration=0.6)
     b.add(SayCommand, 4.0, text="this line was cut short")
     b.reply(2, "this line was cut short", 4.0, origin="user", cut_at=4.7)
     b.add(SayCommand, 4.9, text="the engine could not say this one")
