@@ -21,11 +21,18 @@ Public API (used by ``voiceconsole``, ``voiceconsole demo``, the replay command 
 * ``events``: events applied before the first frame (a scripted or recorded session).
 * ``themes``: a :class:`~voiceconsole.ui.themes.ThemeSet` (default: loaded from the theme folders).
 
-``app.feed(event)`` applies one more event. Feeding is cheap (the model is updated at once; the
-panels are redrawn once per burst, after the pending messages), so a replay may feed as fast as
-it likes. ``app.model`` is the :class:`~voiceconsole.ui.model.ConsoleModel` (rebuild it with
-``ConsoleModel.from_events`` and pass it to ``app.reset(events)`` to seek). ``app.flush()``
-redraws now (tests call it before a snapshot).
+``app.feed(event)`` applies one more event (call it on the app's event loop; from another
+thread use ``app.call_from_thread(app.feed, event)``). Feeding is cheap (the model is updated at
+once; the panels are redrawn once per burst, after the pending messages), so a replay may feed
+as fast as it likes; advance the virtual clock with the events so the session clock and the
+"words heard" highlight follow. ``app.reset(events)`` starts over from a list of events (a
+replay seeking backwards: the model is rebuilt with ``ConsoleModel.from_events``); to pause,
+simply stop feeding. ``app.model`` is the :class:`~voiceconsole.ui.model.ConsoleModel`;
+``app.flush()`` redraws now (tests call it before a snapshot).
+
+Keys: ``i`` interrupt, ``m`` mute, ``s`` say a typed line, ``b`` automatic barge-in on/off,
+``p`` pause/follow the timeline, ``+``/``-`` zoom, ``←``/``→``/``home``/``end`` scroll the
+timeline, ``t`` next theme, ``?`` help, ``esc`` hide the error banner, ``q`` quit.
 
 ``run_app(settings) -> int`` builds the session (``hold_open=True``: a WAV mic keeps streaming
 silence after it ends) and runs the app until ``q``.
@@ -487,11 +494,11 @@ class VoiceConsoleApp(App[int]):
     async def action_quit(self) -> None:
         """Stop the session (engines close cleanly), then leave; a second press leaves at once."""
         task = self._session_task
-        if task is None or task.done():
-            self._command("request_stop", "quit") if task is None else None
+        if task is None:
+            self._command("request_stop", "quit")  # a replay or scripted controller
             self.exit(self.exit_code)
             return
-        if self._stopping:
+        if task.done() or self._stopping:
             self.exit(self.exit_code)
             return
         self._stopping = True
