@@ -26,6 +26,7 @@ separator) and ``~/.config/voiceconsole/themes``. A file that does not validate 
 from __future__ import annotations
 
 import os
+import sys
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -165,6 +166,10 @@ def load_theme_file(path: Path) -> ThemeSpec:
 def theme_dirs() -> list[Path]:
     """Folders searched for theme files, lowest precedence first."""
     dirs = [Path(voiceconsole.__file__).resolve().parent.parent / "themes"]
+    # A regular (non-editable) install ships the theme files as data files under the prefix.
+    installed = Path(sys.prefix) / "share" / "voiceconsole" / "themes"
+    if installed not in dirs:
+        dirs.append(installed)
     env = os.environ.get("VOICECONSOLE_THEMES")
     if env:
         dirs.extend(Path(p) for p in env.split(os.pathsep) if p)
