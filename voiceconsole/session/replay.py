@@ -3,7 +3,9 @@
 - ``--no-ui``: print the recorded events as JSON lines (or append them to ``--events PATH``) on
   their original timing, ``--speed X`` times faster, or with ``--speed 0`` as fast as possible;
   the output equals the recorded ``events.jsonl`` line for line.
-- with the UI: the console shows the recording; space pauses, ``.`` steps, ``←``/``→`` seek.
+- with the UI: the full console (transcript, timeline, TTS queue, meters, status) plays the
+  recording; space pauses, ``.`` steps one event, ``[``/``]`` seek a second, ``<``/``>`` change
+  the speed, ``r`` restarts (the console's own keys keep their meaning).
 - ``--through ENGINE [options]`` (repeatable): run the recorded mic through other STT engine
   configurations and compare the turn timelines (a table headless, a comparison screen in the UI).
 
@@ -36,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  voiceconsole replay rec/ --no-ui --speed 0      every event as a JSON line, at once\n"
         "  voiceconsole replay rec/ --through local --end-ms 600 --eager-end-ms 150\n"
         "                                                  compare turn timing with other thresholds\n"
-        "keys in the console: space pause/resume, . step one event, ←/→ seek 1 s, home restart, q quit",
+        "replay keys in the console: space pause/play, . step one event, [ ] seek 1 s back/forward,\n"
+        "  < > slower/faster, r restart, ? help, q quit (←/→/home/end scroll the timeline as usual)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("dir", metavar="DIR", help="the recording directory")
@@ -45,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ui", action="store_true", help="print the events as JSON lines instead of opening the console")
     p.add_argument("--events", metavar="PATH|-", help="headless: write the events to PATH instead of stdout")
     p.add_argument("--paused", action="store_true", help="console: start paused (step with .)")
-    p.add_argument("--theme", metavar="NAME", help="console theme")
+    p.add_argument("--theme", metavar="NAME", help="theme of the console or comparison screen (a themes/NAME.toml file, as for voiceconsole)")
     p.add_argument("--through", metavar="ENGINE", help=THROUGH_HELP)
     return p
 

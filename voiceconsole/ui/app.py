@@ -246,6 +246,7 @@ class VoiceConsoleApp(App[int]):
         transcript = self._transcript
         transcript._keys, transcript._offsets, transcript._index = [], [], {}
         transcript._cache.clear()
+        transcript._relayout(0)  # an empty model adds no entry, so nothing else clears the old lines
         queue = self._queue
         queue._numbers = []
         queue._cache.clear()

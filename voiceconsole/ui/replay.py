@@ -1,15 +1,22 @@
 """The replay and comparison screens of ``voiceconsole replay``.
 
-:class:`ReplayApp` plays a recording with its original timing (or faster) through a
-:class:`~voiceconsole.session.player.Player`: space pauses, ``.`` steps one event, ``←``/``→``
-seek a second, ``home`` restarts, ``+``/``-`` change the speed. :class:`ComparisonApp` shows
-the recorded timeline and the ``--through`` runs aligned on audio time, with the differences
-per turn and the p50/p95/max summary.
+:class:`ReplayConsoleApp` is the full console (transcript, turn timeline, metrics, TTS queue,
+meters from ``audio.level`` events, status) fed from a recording by a
+:class:`~voiceconsole.session.player.Player`, on the recorded timing or faster. Its own keys,
+chosen not to clash with the console's (see :data:`REPLAY_KEYS`): ``space`` pause/play, ``.``
+step one event, ``[``/``]`` seek a second back/forward, ``<``/``>`` slower/faster, ``r``
+restart. A status line above the footer shows the position, duration, speed and state. The
+commands that act on a live session (interrupt, mute, say, barge-in) only say so.
+
+:class:`ComparisonApp` shows the recorded timeline and the ``--through`` runs aligned on audio
+time, with the differences per turn and the p50/p95/max summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -17,116 +24,263 @@ from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Static
 
+from voiceconsole.errors import ConfigError
 from voiceconsole.events import Event
 from voiceconsole.session.compare import ComparisonRow, Timeline, timeline_letter
 from voiceconsole.session.metrics import METRICS, format_ms
 from voiceconsole.session.player import Player
 from voiceconsole.session.recording import Recording
+from voiceconsole.ui.app import VoiceConsoleApp
+from voiceconsole.ui.panels import MeterState, VuMeters
+from voiceconsole.ui.screens import HelpScreen, help_markup
+from voiceconsole.ui.themes import ThemeSet, load_themes
 from voiceconsole.ui.timelines import TimelinesView
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+SEEK_S = 1.0
 
-_CSS = """
-Screen { layout: vertical; }
-#status { height: 1; padding: 0 1; background: $panel; }
-#title { height: 1; padding: 0 1; text-style: bold; }
-DataTable { height: auto; max-height: 14; margin: 1 1 0 1; }
-#transcript { height: 1fr; padding: 0 1; }
+REPLAY_KEYS: tuple[tuple[str, str], ...] = (
+    ("space", "pause / play the recording"),
+    (".", "step: deliver the next event (pauses)"),
+    ("[  ]", f"seek {SEEK_S:g} s back / forward"),
+    ("<  >", "slower / faster (" + ", ".join(f"×{s:g}" for s in SPEEDS) + ")"),
+    ("r", "restart from the beginning"),
+    ("i m s b", "act on a live session only; in a replay they just say so"),
+)
+"""The replay's own keys, as the help screen lists them."""
+
+LIVE_ONLY = {
+    "interrupt": "interrupt (i)",
+    "mute": "mute (m)",
+    "say": "say (s)",
+    "barge_in": "barge-in on/off (b)",
+}
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """What the console reads from its settings during a replay."""
+
+    theme: str | None = None
+    record: str | None = None
+
+
+class PlayerClock:
+    """The session clock of a replay: the player's playhead (goes back when it seeks back)."""
+
+    virtual = True
+
+    def __init__(self, player: Player) -> None:
+        self.player = player
+
+    def now(self) -> float:
+        """Session time of the playhead."""
+        return self.player.current_t
+
+
+class ReplayHelpScreen(HelpScreen):
+    """The console's help with the replay keys on top."""
+
+    def compose(self) -> ComposeResult:
+        lines = ["[b $primary]Replay[/]", ""]
+        lines += [f"  [b $accent]{key:<10}[/] {what}" for key, what in REPLAY_KEYS]
+        with VerticalScroll(id="help-box"):
+            yield Static("\n".join(lines) + "\n\n" + help_markup(), id="help-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").border_title = "voiceconsole replay help"
+
+
+_REPLAY_CSS = """
+#replay-status { height: 1; padding: 0 1; background: $panel; }
 """
 
 
-class ReplayApp(App[int]):
-    """Replays a recording's events on their recorded timing, with pause, step and seek."""
+class ReplayConsoleApp(VoiceConsoleApp):
+    """The console, driven by a :class:`Player` over a recording's events.
 
-    CSS = _CSS
+    ``wall`` is the player's wall clock (tests may pass a fake one); ``themes`` and ``theme``
+    work as in the live console.
+    """
+
+    CSS = _REPLAY_CSS
     TITLE = "voiceconsole replay"
     BINDINGS = [
-        Binding("space", "toggle", "pause/play"),
-        Binding("full_stop", "step", "step"),
-        Binding("left", "seek(-1)", "-1 s"),
-        Binding("right", "seek(1)", "+1 s"),
-        Binding("home", "restart", "restart"),
-        Binding("plus", "speed(1)", "faster"),
-        Binding("minus", "speed(-1)", "slower"),
-        Binding("q", "quit", "quit"),
+        Binding("space", "replay_toggle", "play/pause"),
+        Binding("full_stop", "replay_step", "step", key_display="."),
+        Binding("left_square_bracket", f"replay_seek(-{SEEK_S})", "-1s", key_display="["),
+        Binding("right_square_bracket", f"replay_seek({SEEK_S})", "+1s", key_display="]"),
+        Binding("less_than_sign", "replay_speed(-1)", "slower", key_display="<"),
+        Binding("greater_than_sign", "replay_speed(1)", "faster", key_display=">"),
+        Binding("r", "replay_restart", "restart", show=False),
+        # Live-session commands stay on their keys (they explain themselves) but leave the footer.
+        Binding("i", "interrupt", "interrupt", show=False),
+        Binding("m", "mute", "mute", show=False),
+        Binding("s", "say", "say", show=False),
+        Binding("b", "toggle_barge_in", "barge-in", show=False),
     ]
 
-    def __init__(self, recording: Recording, *, speed: float = 1.0, paused: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        recording: Recording,
+        *,
+        speed: float = 1.0,
+        paused: bool = False,
+        theme: str | None = None,
+        themes: ThemeSet | None = None,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.recording = recording
-        self.delivered: list[Event] = []
-        self.player = Player(recording.events, self.delivered.append, speed=speed, on_reset=self.delivered.clear)
+        self.player = Player(recording.events, self._deliver, speed=speed, on_reset=self._rewind, wall=wall)
         self.player.paused = paused
-        self._drawn = -1
+        super().__init__(None, settings=ReplaySettings(theme=theme), clock=PlayerClock(self.player), themes=themes)
         self.label = recording.label()
-        self.audio_duration = recording.events[-1].audio_t
+        self._replay_line = Static(id="replay-status")
+        self._replay_shown = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{escape(self.recording.path.name)}: {escape(self.label)}", id="title")
-        yield TimelinesView(duration=self.audio_duration, id="timelines")
-        yield VerticalScroll(Static("", id="turns"), id="transcript")
-        yield Static("", id="status")
-        yield Footer()
+        for widget in super().compose():
+            if isinstance(widget, Footer):
+                yield self._replay_line
+            yield widget
 
     def on_mount(self) -> None:
-        self.run_worker(self.player.run(), exclusive=True, group="player")
-        self.set_interval(1 / 15, self.refresh_view)
-        self.refresh_view()
+        self._start_player()
+        self.set_interval(1 / 10, self._update_replay_line, name="vc-replay-line")
+        self._update_replay_line()
 
-    def refresh_view(self) -> None:
-        """Redraw what changed since the last tick."""
-        key = len(self.delivered) * 4 + int(self.player.paused)
-        if key != self._drawn:
-            self._drawn = key
-            timeline = Timeline.of(self.label, list(self.delivered))
-            self.query_one(TimelinesView).show([timeline], self.audio_duration)
-            lines = []
-            for tm in timeline.metrics.turns:
-                timing = f"stop→end {format_ms(tm.end_of_turn_delay)}, resumes {tm.resumes}" if tm.ended else "open"
-                lines.append(f"[b]turn {tm.turn}[/] [$text-muted]({timing})[/] {escape(tm.transcript)}")
-            self.query_one("#turns", Static).update("\n".join(lines) or "[$text-muted](no turns yet)[/]")
-        state = "paused" if self.player.paused else ("done" if self.player.done else "playing")
-        speed = "max" if self.player.speed == 0 else f"×{self.player.speed:g}"
-        self.query_one("#status", Static).update(
-            f"{state}  {self.player.current_t:6.2f} / {self.player.duration:.2f} s  {speed}  "
-            f"event {self.player.position}/{len(self.player.events)}"
+    # --- the player's consumer ----------------------------------------------------------------
+
+    def _deliver(self, event: Event) -> None:
+        self.feed(event)
+
+    def _rewind(self) -> None:
+        self.reset(())
+        # The meters' ballistics (fall-off, peak hold) run on the session clock, which just went
+        # back: start them afresh or they would hold the later, louder readings.
+        meters = self.query_one(VuMeters)
+        meters.meters = {source: MeterState() for source in meters.meters}
+
+    def _update_replay_line(self) -> None:
+        player = self.player
+        state = "[b $warning]⏸ paused[/]" if player.paused else ("[b]■ done[/]" if player.done else "[b $success]▶ playing[/]")
+        speed = "max" if player.speed == 0 else f"×{player.speed:g}"
+        text = (
+            f"[b $primary]REPLAY[/] {state}  [b]{player.current_t:6.2f}[/] / {player.duration:.2f} s  {speed}  "
+            f"event {player.position}/{len(player.events)}  "
+            f"[$foreground-muted]{escape(self.recording.path.name)}: {escape(self.label)}[/]"
         )
+        if text != self._replay_shown:
+            self._replay_shown = text
+            self._replay_line.update(text)
 
-    def action_toggle(self) -> None:
+    def _start_player(self) -> None:
+        self._player_worker = self.run_worker(self.player.run(), exclusive=True, group="player")
+
+    def _after_move(self) -> None:
+        # The player's loop ends with the last event; a seek back or a restart needs a new one.
+        if self._player_worker.is_finished and not self.player.done:
+            self._start_player()
+        self._update_replay_line()
+        self.flush()
+
+    # --- replay keys --------------------------------------------------------------------------
+
+    def action_replay_toggle(self) -> None:
+        """Pause or resume the recording."""
         self.player.toggle()
-        self.refresh_view()
+        self._after_move()
 
-    def action_step(self) -> None:
+    def action_replay_step(self) -> None:
+        """Deliver the next event now (and stay paused)."""
         self.player.step()
-        self.refresh_view()
+        self._after_move()
 
-    def action_seek(self, seconds: float) -> None:
-        self.player.seek(self.player.current_t + seconds)
-        self.refresh_view()
+    def action_replay_seek(self, seconds: float) -> None:
+        """Move the playhead ``seconds`` back (negative) or forward."""
+        self.seek(self.player.current_t + seconds)
 
-    def action_restart(self) -> None:
-        self.player.seek(0.0)
-        self.refresh_view()
+    def action_replay_restart(self) -> None:
+        """Back to the start of the recording."""
+        self.seek(0.0)
 
-    def action_speed(self, direction: int) -> None:
+    def action_replay_speed(self, direction: int) -> None:
+        """One step slower (-1) or faster (+1) on :data:`SPEEDS`."""
         current = self.player.speed or SPEEDS[-1]
         index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - current))
         self.player.set_speed(SPEEDS[max(0, min(len(SPEEDS) - 1, index + direction))])
-        self.refresh_view()
+        self._after_move()
+
+    def seek(self, t: float) -> None:
+        """Show the console as it was at session time ``t`` (every event before ``t`` applied)."""
+        self.player.seek(t)
+        self._after_move()
+
+    # --- live-only commands -------------------------------------------------------------------
+
+    def _live_only(self, what: str) -> None:
+        self.notify(
+            f"{LIVE_ONLY[what]} acts on a live session; this is a replay of a recording "
+            "(space pauses, . steps, [ ] seek)",
+            title="replay",
+            severity="warning",
+            timeout=4,
+        )
+
+    def action_interrupt(self) -> None:
+        """Not available in a replay: says so."""
+        self._live_only("interrupt")
+
+    def action_mute(self) -> None:
+        """Not available in a replay: says so."""
+        self._live_only("mute")
+
+    def action_say(self) -> None:
+        """Not available in a replay: says so."""
+        self._live_only("say")
+
+    def action_toggle_barge_in(self) -> None:
+        """Not available in a replay (the recorded setting is shown): says so."""
+        self._live_only("barge_in")
+
+    def action_help(self) -> None:
+        """The help screen with the replay keys."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(ReplayHelpScreen())
 
 
 class ComparisonApp(App[int]):
-    """The recorded timeline and the ``--through`` runs, aligned on audio time."""
+    """The recorded timeline and the ``--through`` runs, aligned on audio time.
 
-    CSS = _CSS
+    ``theme`` names one of ``themes`` (the project's theme files); without it Textual's default.
+    """
+
+    CSS = """
+Screen { layout: vertical; }
+#title { height: 1; padding: 0 1; text-style: bold; }
+DataTable { height: auto; max-height: 14; margin: 1 1 0 1; }
+"""
     TITLE = "voiceconsole replay: comparison"
     BINDINGS = [Binding("q", "quit", "quit")]
 
-    def __init__(self, recording: Recording, timelines: Sequence[Timeline], rows: Sequence[ComparisonRow]) -> None:
+    def __init__(
+        self,
+        recording: Recording,
+        timelines: Sequence[Timeline],
+        rows: Sequence[ComparisonRow],
+        *,
+        theme: str | None = None,
+        themes: ThemeSet | None = None,
+    ) -> None:
         super().__init__()
         self.recording = recording
         self.timelines = list(timelines)
         self.rows = list(rows)
+        if theme:
+            theme_set = themes if themes is not None else load_themes()
+            for textual_theme in theme_set.textual_themes():
+                self.register_theme(textual_theme)
+            self.theme = theme_set.resolve(theme)
 
     def compose(self) -> ComposeResult:
         names = "  ".join(f"[b]{timeline_letter(i)}[/] {escape(t.label)}" for i, t in enumerate(self.timelines))
@@ -168,29 +322,30 @@ class ComparisonApp(App[int]):
             summary.add_row(*cells)
 
 
+def checked_themes(theme: str | None) -> ThemeSet:
+    """The project's themes; raises :class:`ConfigError` for a ``--theme`` that names none of them.
+
+    A theme whose file exists but does not validate is not an error here: the app falls back and
+    shows the file's problem, like the live console.
+    """
+    themes = load_themes()
+    broken = any(theme and f"{theme}.toml" in p for p in themes.problems)
+    if theme and theme not in themes.themes and not broken and themes.themes:
+        raise ConfigError(f"--theme {theme}: unknown theme; choose one of {', '.join(themes.names)}")
+    return themes
+
+
 def run_replay_app(recording: Recording, *, speed: float = 1.0, paused: bool = False, theme: str | None = None) -> int:
-    """Open the replay screen; returns the exit code."""
-    app = ReplayApp(recording, speed=speed, paused=paused)
-    _apply_theme(app, theme)
-    app.run()
-    return 0
+    """Open the console on the recording; returns the exit code."""
+    app = ReplayConsoleApp(recording, speed=speed, paused=paused, theme=theme, themes=checked_themes(theme))
+    result = app.run()
+    return int(result if result is not None else app.exit_code)
 
 
 def run_comparison_app(
     recording: Recording, timelines: Sequence[Timeline], rows: Sequence[ComparisonRow], *, theme: str | None = None
 ) -> int:
     """Open the comparison screen; returns the exit code."""
-    app = ComparisonApp(recording, timelines, rows)
-    _apply_theme(app, theme)
+    app = ComparisonApp(recording, timelines, rows, theme=theme, themes=checked_themes(theme) if theme else None)
     app.run()
     return 0
-
-
-def _apply_theme(app: App[int], theme: str | None) -> None:
-    if not theme:
-        return
-    from voiceconsole.errors import ConfigError
-
-    if theme not in app.available_themes:
-        raise ConfigError(f"--theme {theme}: unknown theme; choose one of {', '.join(sorted(app.available_themes))}")
-    app.theme = theme
