@@ -3,8 +3,9 @@
     python scripts/make_screenshots.py            # all of them
     python scripts/make_screenshots.py --list     # what would be written
 
-One screenshot per theme (the three-turn conversation) and one per key UI state. Every run
-gives the same files: scripted events, a virtual clock, no cursor blink, no wall-clock time.
+One screenshot per theme (the three-turn conversation) and one per key UI state, including the
+replay console (``voiceconsole replay``) paused on the conversation. Every run gives the same
+files: scripted events, a virtual clock, no cursor blink, no wall-clock time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from voiceconsole.session.recording import Recording  # noqa: E402
 from voiceconsole.ui.app import VoiceConsoleApp  # noqa: E402
+from voiceconsole.ui.replay import ReplayConsoleApp  # noqa: E402
 from voiceconsole.ui.scenes import SCENES, ScriptedController  # noqa: E402
 from voiceconsole.ui.themes import load_themes  # noqa: E402
 
@@ -35,6 +38,8 @@ class Shot:
     size: tuple[int, int] = WIDE
     keys: tuple[str, ...] = ()
     typed: str = ""
+    replay_at: float | None = None
+    """Open the scene as a recording in the replay console, paused at this session time."""
 
 
 SHOTS: tuple[Shot, ...] = (
@@ -54,18 +59,26 @@ SHOTS: tuple[Shot, ...] = (
     Shot("state-zoomed-in", "conversation", keys=("plus", "plus")),
     Shot("state-typing-a-line", "reply_playing", keys=("s",), typed="say this for me"),
     Shot("size-80x24", "conversation", size=(80, 24)),
+    Shot("replay-paused", "conversation", replay_at=9.0),
 )
 
 
 async def take(shot: Shot, themes) -> str:
     scene = SCENES[shot.scene]()
-    clock = scene.clock()
-    controller = ScriptedController(clock)
-    settings = type("ShotSettings", (), {"theme": shot.theme, "record": None})()
-    app = VoiceConsoleApp(controller, settings=settings, clock=clock, events=scene.events, themes=themes)
-    controller.emit = app.feed
+    app: VoiceConsoleApp
+    if shot.replay_at is not None:
+        recording = Recording(Path(shot.scene), list(scene.events), {"engines": {"stt": "scripted"}})
+        app = ReplayConsoleApp(recording, paused=True, theme=shot.theme, themes=themes)
+    else:
+        clock = scene.clock()
+        controller = ScriptedController(clock)
+        settings = type("ShotSettings", (), {"theme": shot.theme, "record": None})()
+        app = VoiceConsoleApp(controller, settings=settings, clock=clock, events=scene.events, themes=themes)
+        controller.emit = app.feed
     async with app.run_test(size=shot.size) as pilot:
         await pilot.pause()
+        if isinstance(app, ReplayConsoleApp) and shot.replay_at is not None:
+            app.seek(shot.replay_at)
         app.flush()
         for key in shot.keys:
             await pilot.press(key)
@@ -83,7 +96,7 @@ async def main_async(shots: tuple[Shot, ...], out: Path) -> None:
     for shot in shots:
         path = out / f"{shot.name}.svg"
         path.write_text(await take(shot, themes), encoding="utf-8")
-        print(path.relative_to(ROOT))
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
 
 def main(argv: list[str] | None = None) -> int:
