@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ from voiceconsole.events import AudioXrun, DeviceState, EngineError, Event
 Emit = Callable[..., Event]
 
 REOPEN_FIRST_S = 0.1
+BLOCKING_CALL_TIMEOUT_S = 5.0  # longest wait for a PortAudio open/start/close before giving up on it
 REOPEN_MAX_S = 2.0
 XRUN_REPORT_S = 0.25  # at most one audio.xrun event per stream this often
 
@@ -66,6 +68,8 @@ class _DeviceWorker:
         self._closed = False
         self._finished = False  # the stream stopped without us asking
         self._closing_stream = False
+        self._end_stream = False  # asks the callback to end the stream (CallbackAbort)
+        self._stream_done = threading.Event()  # the stream's finished callback ran
         self._stream: Any = self._open_stream()
         self._xrun_reported = 0
         self._xrun_reported_at = 0.0
@@ -118,6 +122,8 @@ class _DeviceWorker:
                 continue
             self.channels = channels
             self._finished = False
+            self._end_stream = False
+            self._stream_done = threading.Event()
             register_stream(stream)
             return stream
         option = "--mic FILE.wav" if self.kind == "input" else "--speaker OUT.wav or null"
@@ -128,24 +134,68 @@ class _DeviceWorker:
         )
 
     def _start_stream(self) -> None:
-        with PA_LOCK:
-            self._stream.start()
+        try:
+            with PA_LOCK:
+                self._stream.start()
+        except self._sd.PortAudioError as exc:
+            raise DeviceError(
+                f"cannot start {self.kind} device {self.device.index} {self.device.name!r} ({exc}); "
+                f"choose another with --{self.kind}-device (see --list-devices)"
+            ) from None
 
     def _close_stream(self) -> None:
+        """Blocking. The callback ends a running stream itself (CallbackAbort) before it is
+        closed: PortAudio's abort cancels the callback thread (pthread_cancel on ALSA), which
+        can leave the Python runtime deadlocked."""
         stream = self._stream
         if stream is None:
             return
         self._closing_stream = True
         try:
-            with PA_LOCK, contextlib.suppress(Exception):
-                stream.abort(ignore_errors=True)
-                stream.close(ignore_errors=True)
+            with contextlib.suppress(Exception):
+                if stream.active and not self._stream_done.is_set():
+                    self._end_stream = True
+                    if not self._stream_done.wait(1.0):
+                        stream.stop(ignore_errors=True)  # no callbacks come: the polite stop
+                with PA_LOCK:
+                    stream.close(ignore_errors=True)
         finally:
             unregister_stream(stream)
             self._closing_stream = False
 
+    async def _blocking(self, call: Callable[[], Any]) -> Any:
+        """Run a blocking PortAudio call in a daemon thread: one that hangs in a broken driver
+        is abandoned after BLOCKING_CALL_TIMEOUT_S and cannot keep the process from exiting."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def settle(outcome: tuple[bool, Any]) -> None:
+            if future.done():
+                return
+            if outcome[0]:
+                future.set_result(outcome[1])
+            else:
+                future.set_exception(outcome[1])
+
+        def run() -> None:
+            try:
+                outcome: tuple[bool, Any] = (True, call())
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+                outcome = (False, exc)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, outcome)
+
+        threading.Thread(target=run, name=f"vc-audio-{self.kind}", daemon=True).start()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), BLOCKING_CALL_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            raise DeviceError(
+                f"the {self.kind} device did not answer within {BLOCKING_CALL_TIMEOUT_S:g} s"
+            ) from None
+
     def _on_finished(self) -> None:
-        # PortAudio thread: the stream became inactive (aborted, CallbackAbort, device error).
+        # PortAudio thread: the stream became inactive (CallbackAbort, device error, stop).
+        self._stream_done.set()
         if not self._closing_stream and not self._closed:
             self._finished = True
             self._wake_threadsafe(self._wake)
@@ -181,14 +231,15 @@ class _DeviceWorker:
     async def _try_reopen(self) -> bool:
         """One attempt to reopen and start the device; True when it is back."""
         try:
-            stream = await asyncio.to_thread(self._open_stream)
+            stream = await self._blocking(self._open_stream)
         except DeviceError:
             return False
         self._stream = stream
         try:
-            await asyncio.to_thread(self._start_stream)
+            await self._blocking(self._start_stream)
         except Exception:  # noqa: BLE001 - any PortAudio failure means "not yet"
-            await asyncio.to_thread(self._close_stream)
+            with contextlib.suppress(DeviceError):
+                await self._blocking(self._close_stream)
             self._stream = None
             return False
         self.reopened += 1
@@ -208,7 +259,8 @@ class _DeviceWorker:
     async def _release(self) -> None:
         self._closed = True
         if self._stream is not None:
-            await asyncio.to_thread(self._close_stream)
+            with contextlib.suppress(DeviceError):
+                await self._blocking(self._close_stream)
             self._stream = None
         self._event(DeviceState, stream=self.kind, state="closed", device=self.device.name, sample_rate=self.sample_rate)
 
@@ -262,6 +314,8 @@ class DeviceSource(_DeviceWorker):
         return stream
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if self._end_stream:
+            raise self._sd.CallbackAbort
         self.callbacks += 1
         if status.input_overflow:
             self.overflows += 1
@@ -296,7 +350,7 @@ class DeviceSource(_DeviceWorker):
         While the device is lost, silence at the real-time rate, so the session goes on."""
         self._loop = asyncio.get_running_loop()
         self._event_ready = asyncio.Event()
-        await asyncio.to_thread(self._start_stream)
+        await self._blocking(self._start_stream)
         self._report_open("started")
         while not self._closed:
             block = self._take()
@@ -331,7 +385,8 @@ class DeviceSource(_DeviceWorker):
     async def _recover(self, detail: str) -> AsyncIterator[np.ndarray]:
         assert self._loop is not None
         self._report_lost(detail, "reopening it; the session goes on with silence until it is back")
-        await asyncio.to_thread(self._close_stream)
+        with contextlib.suppress(DeviceError):
+            await self._blocking(self._close_stream)
         self._stream = None
         self._read = self._written  # what the lost stream left is stale
         silence = np.zeros(self.blocksize, dtype=np.float32)
@@ -390,6 +445,8 @@ class DeviceSink(_DeviceWorker):
         )
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if self._end_stream:
+            raise self._sd.CallbackAbort
         self.callbacks += 1
         if status.output_underflow:
             self.underflows += 1
@@ -424,7 +481,7 @@ class DeviceSink(_DeviceWorker):
         self._buffer = buffer
         self._on_progress = on_progress
         self._lost = asyncio.Event()
-        await asyncio.to_thread(self._start_stream)
+        await self._blocking(self._start_stream)
         self._report_open("started")
         self._watchdog = asyncio.create_task(self._watch(), name="vc-output-watchdog")
 
@@ -453,7 +510,8 @@ class DeviceSink(_DeviceWorker):
     async def _recover(self, detail: str) -> None:
         assert self._loop is not None and self._buffer is not None
         self._report_lost(detail, "reopening it; replies are timed but not heard until it is back")
-        await asyncio.to_thread(self._close_stream)
+        with contextlib.suppress(DeviceError):
+            await self._blocking(self._close_stream)
         self._stream = None
         block_s = self.blocksize / self.sample_rate
         delay = REOPEN_FIRST_S
