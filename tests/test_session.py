@@ -169,3 +169,21 @@ class _ToneSource(SilenceSource):
     async def blocks(self):  # type: ignore[override]
         async for block in super().blocks():
             yield np.full_like(block, 0.25)
+
+
+async def test_mute_while_speaking_covers_the_reply_and_its_echo_tail() -> None:
+    session, events = make_session(script=[], seconds=3.0, mute_while_speaking=True)
+    session.source = _ToneSource(duration_s=3.0)
+    session.say("twenty characters..")  # 20 chars * 50 ms = 1.0 s of reply
+    await session.run()
+    stt = session.stt
+    start = next(e for e in events if e.type == "playback.start").audio_t
+    finish = next(e for e in events if e.type == "playback.finish").audio_t
+    audio = np.concatenate(stt.chunks)
+    rate = stt.sample_rate
+    during = audio[int((start + 0.05) * rate) : int((finish + session.options.echo_tail_s - 0.05) * rate)]
+    after = audio[int((finish + session.options.echo_tail_s + 0.1) * rate) : int(2.9 * rate)]
+    before = audio[: int(max(start - 0.05, 0.0) * rate)]
+    assert during.size > 0.9 * rate and float(np.max(np.abs(during))) == 0.0
+    assert after.size > 0 and float(np.min(np.abs(after))) > 0.2
+    assert before.size == 0 or float(np.min(np.abs(before))) > 0.2

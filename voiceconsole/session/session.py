@@ -96,6 +96,9 @@ class SessionOptions:
     """Interrupt the reply when the user starts a turn while it plays."""
     mute_while_speaking: bool = False
     """Stream silence instead of the mic while a reply plays (setups without echo cancellation)."""
+    echo_tail_s: float = 0.3
+    """With ``mute_while_speaking``: keep the mic muted this long after playback ends, because
+    the last reply audio is still in the device buffers and the room when the queue runs dry."""
     settle_timeout_s: float = 60.0
     """Virtual time: the longest wait for the stages to settle after a block."""
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -148,6 +151,7 @@ class Session:
         self._cancelled: set[int] = set()
         self._synth_reply: int | None = None
         self._turn_open = False
+        self._echo_until = 0.0
         self._stt_failed = False
         self._stopping = False
         self._stop_reason = "end of input"
@@ -369,13 +373,21 @@ class Session:
         samples = self._mic_resampler.process(block, last=last)
         if samples.size == 0:
             return
-        if self.muted or (self.options.mute_while_speaking and self.playback.busy):
+        if self.muted or (self.options.mute_while_speaking and self._reply_audible()):
             samples = np.zeros_like(samples)
         self.meters.mic.update(samples)
         level = self._mic_levels.add(samples)
         if level is not None:
             self.emit(AudioLevel, source="mic", rms_dbfs=level[0], peak_dbfs=level[1])
         self._stt_q.put_nowait(samples)
+
+    def _reply_audible(self) -> bool:
+        """Whether reply audio is playing or may still be echoing back into the mic."""
+        now = self.clock.now()
+        if self.playback.busy:
+            self._echo_until = now + self.options.echo_tail_s
+            return True
+        return now < self._echo_until
 
     async def _settle(self) -> None:
         async def all_idle() -> None:
