@@ -7,8 +7,8 @@ beyond the chunk's accumulation time. A block counts as sent when the last STT s
 from it has gone (so audio a resampler holds back is charged to the console). Hooks, installed from outside: the capture worker's
 callback notes the time of block k; the session's queue to the STT stage notes each chunk's
 size; the STT client's send notes when ``websocket.send`` returned. Measured with
-the session headless (``--no-ui``) and inside the real app (run headless, frames rendered to
-terminal bytes), which shares the event loop.
+the session headless (``--no-ui``) and inside the real app as ``voiceconsole`` runs it (the
+session on its own thread and loop; the UI run headless, frames rendered to terminal bytes).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def run(quick: bool) -> list[Figure]:
     with cartesia_server(turn_every=4.0) as url:
         for ui in (False, True):
             lat, rates = asyncio.run(_measure(url, seconds, ui, times))
-            where = "inside the app (UI on the same loop)" if ui else "headless session (--no-ui)"
+            where = "inside the app (session thread, UI painting)" if ui else "headless session (--no-ui)"
             figures.append(distribution(f"capture to wire: {where}", "ms", [x * 1000 for x in lat],
                                         target=5.0, target_stat="p99",
                                         note=f"Ink-2 turns client, local server, 20 ms blocks, {rates}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 
 from benchmarks.common import Figure, distribution, repo_root
 from benchmarks.live import cartesia_settings
@@ -20,6 +21,7 @@ UPDATES_PER_TURN = 6
 
 async def _measure(url: str, events: int) -> tuple[list[float], int]:
     from voiceconsole.session.build import build_session
+    from voiceconsole.session.threaded import SessionThread
     from voiceconsole.ui.app import VoiceConsoleApp
 
     settings = cartesia_settings(url, speaker="null", mic=f"{repo_root()}/tests/data/speech_turns.wav")
@@ -32,7 +34,10 @@ async def _measure(url: str, events: int) -> tuple[list[float], int]:
         for marker in [m for m in waiting if m in text]:
             latencies.append(t - waiting.pop(marker))
 
-    app = VoiceConsoleApp(controller=session, settings=settings)
+    # As run_app does: the session on its own thread; events are emitted there (as the STT
+    # client would), so the hop to the UI thread is part of what is measured.
+    controller = SessionThread(session)
+    app = VoiceConsoleApp(controller=controller, settings=settings)
     from benchmarks.live import render_like_terminal
 
     render_like_terminal(app, on_frame)
@@ -43,18 +48,18 @@ async def _measure(url: str, events: int) -> tuple[list[float], int]:
         sent = 0
         while sent < events:
             turn += 1
-            session.emit(TurnStart, turn=turn)
+            controller.call_soon(partial(session.emit, TurnStart, turn=turn))
             words: list[str] = []
             for k in range(UPDATES_PER_TURN):
                 await asyncio.sleep(0.1)
                 words.append(f"w{turn}x{k}")
                 marker = words[-1]
                 waiting[marker] = time.monotonic()
-                session.emit(TurnUpdate, turn=turn, transcript=" ".join(words))
+                controller.call_soon(partial(session.emit, TurnUpdate, turn=turn, transcript=" ".join(words)))
                 sent += 1
             await asyncio.sleep(0.1)
             waiting[f"end{turn}"] = time.monotonic()
-            session.emit(TurnEnd, turn=turn, transcript=" ".join(words) + f" end{turn}")
+            controller.call_soon(partial(session.emit, TurnEnd, turn=turn, transcript=" ".join(words) + f" end{turn}"))
             sent += 1
         await asyncio.sleep(0.5)
 
@@ -62,7 +67,7 @@ async def _measure(url: str, events: int) -> tuple[list[float], int]:
         while not session.running:
             await asyncio.sleep(0.01)
         await body()
-        session.request_stop("benchmark done")
+        controller.request_stop("benchmark done")
         if app._session_task is not None:
             await asyncio.wait_for(asyncio.shield(app._session_task), 30)
     return latencies, len(waiting)

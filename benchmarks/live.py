@@ -77,15 +77,18 @@ async def run_with(session: Any, body: Any, *, ui: bool, settings: Any = None, s
             session.request_stop("benchmark done")
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 30)
+    from voiceconsole.session.threaded import SessionThread
     from voiceconsole.ui.app import VoiceConsoleApp
 
-    app = VoiceConsoleApp(controller=session, settings=settings)
+    # As run_app does: the session on its own thread and loop, the UI on this one.
+    controller = SessionThread(session)
+    app = VoiceConsoleApp(controller=controller, settings=settings)
     render_like_terminal(app)
     async with app.run_test(headless=True, size=size):
         while not session.running:
             await asyncio.sleep(0.01)
         result = await body()
-        session.request_stop("benchmark done")
+        controller.request_stop("benchmark done")
         task = app._session_task
         if task is not None:
             with contextlib.suppress(Exception):

@@ -145,6 +145,7 @@ class VoiceConsoleApp(App[int]):
         self._session_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._dismissed_errors = 0
+        self._clock_shown = ""
         self._session_failure: str | None = None
         self.exit_code = 0
         for event in events:
@@ -283,7 +284,8 @@ class VoiceConsoleApp(App[int]):
             self._metrics.update_metrics()
         if dirt.errors:
             self._update_banner()
-        self._update_status()
+        if dirt.status:
+            self._update_status()
 
     def _tick(self) -> None:
         meters = self._meters
@@ -298,7 +300,8 @@ class VoiceConsoleApp(App[int]):
                     meters.set_levels(source, level.rms_dbfs, level.peak_dbfs, 0)
         meters.tick()
         self._transcript.tick()
-        self._update_status()
+        if self._clock_text() != self._clock_shown:  # the rest of the status changes by event or key
+            self._update_status()
 
     # --- status and errors ----------------------------------------------------------------------
 
@@ -324,9 +327,8 @@ class VoiceConsoleApp(App[int]):
         left.append_text(self._devices_text())
         engines.set_text(left)
         right = Text()
-        t = max(0.0, self.clock.now())
-        minutes, seconds = divmod(t, 60)
-        right.append(f"{int(minutes):02d}:{seconds:04.1f}", style("status--clock"))
+        self._clock_shown = self._clock_text()
+        right.append(self._clock_shown, style("status--clock"))
         right.append(" │ mic ", style("status--label"))
         if self._muted():
             right.append("muted", style("status--alert"))
@@ -350,6 +352,10 @@ class VoiceConsoleApp(App[int]):
         elif self.model.stopped is not None:
             right.append(f" │ stopped: {self.model.stopped.reason}", style("status--alert"))
         state.set_text(right)
+
+    def _clock_text(self) -> str:
+        minutes, seconds = divmod(max(0.0, self.clock.now()), 60)
+        return f"{int(minutes):02d}:{seconds:04.1f}"
 
     def _devices_text(self) -> Text:
         style = self._style
@@ -548,6 +554,7 @@ def run_app(settings: Any) -> int:
     from voiceconsole.session.build import build_session
     from voiceconsole.session.eventlog import JsonlEventWriter
     from voiceconsole.session.recorder import attach_recorder
+    from voiceconsole.session.threaded import SessionThread
 
     themes = load_themes()
     wanted = getattr(settings, "theme", None)
@@ -561,9 +568,13 @@ def run_app(settings: Any) -> int:
     writer = JsonlEventWriter(settings.events) if settings.events else None
     if writer is not None:
         session.bus.add_listener(writer)
-    app = VoiceConsoleApp(controller=session, settings=settings, clock=session.clock, themes=themes)
+    # The session runs on its own thread and loop, so a paint never delays capture -> STT.
+    controller = SessionThread(session)
+    app = VoiceConsoleApp(controller=controller, settings=settings, clock=session.clock, themes=themes)
     try:
         result = app.run()
+        controller.request_stop("quit")  # e.g. the app failed before its own quit ran
+        controller.join(timeout=20)
     finally:
         if writer is not None:
             writer.close()

@@ -18,8 +18,9 @@ hears (how much of a reply has played).
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,7 +62,7 @@ TurnState = Literal["open", "eager", "ended"]
 INF = math.inf
 
 
-@dataclass
+@dataclass(slots=True)
 class Span:
     """A stretch of audio time (``end`` is ``None`` while it is still going on)."""
 
@@ -70,7 +71,7 @@ class Span:
     kind: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class TurnEntry:
     """One user turn as the transcript and the timeline show it."""
 
@@ -92,7 +93,7 @@ class TurnEntry:
             self.eager_spans[-1].end = at
 
 
-@dataclass
+@dataclass(slots=True)
 class ReplyEntry:
     """One reply (from the responder or typed) through the TTS queue and the speaker."""
 
@@ -191,7 +192,7 @@ def _snap_to_word(text: str, cut: int) -> int:
     return cut
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mark:
     """A point on the timeline: a turn event, a reply event or a command."""
 
@@ -200,7 +201,7 @@ class Mark:
     label: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gap:
     """A measured interval written on the timeline, e.g. speech stop -> turn.end."""
 
@@ -212,7 +213,7 @@ class Gap:
     key: tuple[Any, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class EngineInfo:
     """Connection state of one engine."""
 
@@ -222,7 +223,7 @@ class EngineInfo:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ErrorInfo:
     """An engine error as the banner shows it."""
 
@@ -234,28 +235,135 @@ class ErrorInfo:
     t: float
 
 
-@dataclass
-class LevelTrack:
-    """Levels of one stream over audio time (RMS and peak dBFS), appended in time order."""
+LEVEL_FULL_WINDOW_S = 600.0
+"""Audio seconds of the newest levels kept at full resolution (every reading)."""
+LEVEL_BUCKET_S = 0.5
+"""Older levels are kept as the loudest reading per bucket of this many seconds (a divisor of
+the coarser zooms, so those draw exactly; finer zooms show old history at this resolution)."""
+_FOLD_BATCH = 2048
+"""Readings folded into buckets at a time (keeps the cost of trimming the arrays amortised)."""
 
-    times: list[float] = field(default_factory=list)
-    rms: list[float] = field(default_factory=list)
-    peak: list[float] = field(default_factory=list)
+
+class LevelTrack:
+    """Levels of one stream over audio time (RMS and peak dBFS), appended in time order.
+
+    Stored compactly: the last :data:`LEVEL_FULL_WINDOW_S` seconds as typed arrays at full
+    resolution, everything older folded into :data:`LEVEL_BUCKET_S` buckets (loudest RMS and
+    peak of each), so memory grows by a few bytes per audio second however long the session.
+    """
+
+    __slots__ = ("_times", "_rms", "_peak", "_old_times", "_old_rms", "_old_peak")
+
+    def __init__(self) -> None:
+        self._times = array("d")
+        self._rms = array("f")
+        self._peak = array("f")
+        self._old_times = array("d")  # bucket starts (multiples of LEVEL_BUCKET_S), ascending
+        self._old_rms = array("f")
+        self._old_peak = array("f")
+
+    def __len__(self) -> int:
+        """Readings kept at full resolution plus buckets of older ones."""
+        return len(self._times) + len(self._old_times)
 
     def add(self, at: float, rms: float, peak: float) -> None:
-        self.times.append(at)
-        self.rms.append(rms)
-        self.peak.append(peak)
+        """Append one reading at audio time ``at``."""
+        self._times.append(at)
+        self._rms.append(rms)
+        self._peak.append(peak)
+        if len(self._times) > _FOLD_BATCH and at - self._times[_FOLD_BATCH] > LEVEL_FULL_WINDOW_S:
+            self._fold(_FOLD_BATCH)
+
+    def _fold(self, count: int) -> None:
+        """Move the oldest ``count`` readings into the bucketed history."""
+        times, rms, peak = self._times, self._rms, self._peak
+        old_t, old_r, old_p = self._old_times, self._old_rms, self._old_peak
+        for i in range(count):
+            bucket = math.floor(times[i] / LEVEL_BUCKET_S) * LEVEL_BUCKET_S
+            if old_t and old_t[-1] == bucket:
+                if rms[i] > old_r[-1]:
+                    old_r[-1] = rms[i]
+                if peak[i] > old_p[-1]:
+                    old_p[-1] = peak[i]
+            else:
+                old_t.append(bucket)
+                old_r.append(rms[i])
+                old_p.append(peak[i])
+        del times[:count], rms[:count], peak[:count]
 
     def max_rms(self, start: float, end: float) -> float | None:
-        """Loudest RMS among level windows in ``[start, end)``, else the last one before."""
-        lo = bisect_left(self.times, start)
-        hi = bisect_left(self.times, end)
+        """Loudest RMS among level windows in ``[start, end)``, else the last one before.
+
+        Where only buckets are left (old history), a bucket overlapping the range counts.
+        """
+        best: float | None = None
+        old_t = self._old_times
+        if old_t and start < old_t[-1] + LEVEL_BUCKET_S:
+            lo = bisect_right(old_t, start - LEVEL_BUCKET_S + 1e-9)
+            hi = bisect_left(old_t, end)
+            if hi > lo:
+                best = max(self._old_rms[lo:hi])
+        times = self._times
+        lo = bisect_left(times, start)
+        hi = bisect_left(times, end)
         if hi > lo:
-            return max(self.rms[lo:hi])
-        if lo > 0 and start - self.times[lo - 1] < 0.25:
-            return self.rms[lo - 1]
-        return None
+            value = max(self._rms[lo:hi])
+            best = value if best is None or value > best else best
+        elif best is None and lo > 0 and start - times[lo - 1] < 0.25:
+            best = self._rms[lo - 1]
+        return best
+
+
+class MarkList:
+    """Marks in time order, stored as typed arrays (a few bytes each); iterating yields :class:`Mark`."""
+
+    __slots__ = ("_at", "_kind", "_num", "_text", "_kinds")
+
+    def __init__(self) -> None:
+        self._at = array("d")
+        self._kind = array("B")
+        self._num = array("q")  # a numeric label, -1: none, -2: a text label in _text
+        self._text: dict[int, str] = {}
+        self._kinds: list[str] = []
+
+    def append(self, mark: Mark) -> None:
+        """Add ``mark`` (marks arrive in time order)."""
+        try:
+            kind = self._kinds.index(mark.kind)
+        except ValueError:
+            kind = len(self._kinds)
+            self._kinds.append(mark.kind)
+        label = mark.label
+        if not label:
+            num = -1
+        elif label.isdigit() and str(int(label)) == label:
+            num = int(label)
+        else:
+            num = -2
+            self._text[len(self._at)] = label
+        self._at.append(mark.at)
+        self._kind.append(kind)
+        self._num.append(num)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def _mark(self, i: int) -> Mark:
+        num = self._num[i]
+        label = "" if num == -1 else self._text.get(i, "") if num == -2 else str(num)
+        return Mark(self._at[i], self._kinds[self._kind[i]], label)
+
+    def __getitem__(self, i: int) -> Mark:
+        return self._mark(range(len(self._at))[i])
+
+    def __iter__(self) -> Iterator[Mark]:
+        return (self._mark(i) for i in range(len(self._at)))
+
+    def between(self, start: float, end: float) -> list[Mark]:
+        """Marks with ``start <= at < end``."""
+        lo = bisect_left(self._at, start)
+        hi = bisect_left(self._at, end)
+        return [self._mark(i) for i in range(lo, hi)]
 
 
 GAP_ROWS = 3
@@ -311,14 +419,15 @@ class ConsoleModel:
         self.last_level: dict[str, AudioLevel] = {}
         self.vad: list[Span] = []
         self.mutes: list[Span] = []
-        self.turn_marks: list[Mark] = []
-        self.reply_marks: list[Mark] = []
+        self.turn_marks = MarkList()
+        self.reply_marks = MarkList()
         self.gaps: dict[tuple[Any, ...], Gap] = {}
         self.gap_rows: list[list[Gap]] = [[] for _ in range(GAP_ROWS)]
         self.longest_gap_s = 0.0
         """Gaps of each timeline row, ordered by start."""
         self.metrics = MetricsBuilder()
         self.interrupt_audio_t: list[float] = []
+        self._playing: dict[int, ReplyEntry] = {}  # started and not yet finished, in start order
         self.now_t = 0.0
         self.now_audio_t = 0.0
         self.events = 0
@@ -346,7 +455,8 @@ class ConsoleModel:
             self.now_t = event.t
         if event.audio_t > self.now_audio_t:
             self.now_audio_t = event.audio_t
-            self._timeline_from(event.audio_t)
+            if type(event) is not AudioLevel:  # levels only move "now" (the view tracks that)
+                self._timeline_from(event.audio_t)
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
@@ -505,7 +615,7 @@ class ConsoleModel:
 
     def _on_words(self, e: TtsWordTimings) -> None:
         entry = self._reply(e.reply)
-        if entry is not None:
+        if entry is not None and not (entry.play_end_t is not None and not entry.interrupted):
             entry.words.extend(e.words)
 
     def _on_tts_done(self, e: TtsDone) -> None:
@@ -529,6 +639,8 @@ class ConsoleModel:
         entry = self._reply(e.reply)
         if entry is not None:
             entry.play_start_t, entry.play_start_audio_t = e.t, e.audio_t
+            self._playing.pop(e.reply, None)
+            self._playing[e.reply] = entry
             self._timeline_from(e.audio_t)
 
     def _on_play_finish(self, e: PlaybackFinished) -> None:
@@ -536,6 +648,8 @@ class ConsoleModel:
         if entry is not None:
             entry.play_end_t, entry.play_end_audio_t = e.t, e.audio_t
             entry.played_s = e.samples_played / e.sample_rate if e.sample_rate else None
+            self._playing.pop(e.reply, None)
+            entry.words = []  # heard in full: the timings are no longer needed
             self._timeline_from(entry.play_start_audio_t or e.audio_t)
 
     def _on_play_interrupt(self, e: PlaybackInterrupted) -> None:
@@ -544,6 +658,7 @@ class ConsoleModel:
             entry.play_end_t, entry.play_end_audio_t = e.t, e.audio_t
             entry.played_s = e.samples_played / e.sample_rate if e.sample_rate else None
             entry.interrupted = True
+            self._playing.pop(e.reply, None)
             self._mark_reply(e, "cut", str(e.reply))
 
     # commands
@@ -615,11 +730,9 @@ class ConsoleModel:
         """Muted stretches overlapping ``[start, end)``."""
         return _spans_in(self.mutes, start, end, self.now_audio_t)
 
-    def marks_in(self, marks: list[Mark], start: float, end: float) -> list[Mark]:
+    def marks_in(self, marks: MarkList, start: float, end: float) -> list[Mark]:
         """Marks with ``start <= at < end`` (marks are in time order)."""
-        lo = bisect_left(marks, start, key=lambda m: m.at)
-        hi = bisect_left(marks, end, key=lambda m: m.at)
-        return marks[lo:hi]
+        return marks.between(start, end)
 
     def gaps_in(self, row: int, start: float, end: float) -> list[Gap]:
         """Gaps of ``row`` that start before ``end`` and reach ``start`` or later."""
@@ -634,7 +747,8 @@ class ConsoleModel:
 
     def playing_reply(self) -> ReplyEntry | None:
         """The reply being heard now, if any."""
-        for entry in reversed(list(self.replies.values())):
+        for number in reversed(self._playing):
+            entry = self._playing[number]
             if entry.play_start_t is not None and entry.play_end_t is None:
                 return entry
         return None
@@ -698,6 +812,7 @@ __all__ = [
     "GAP_ROWS",
     "LevelTrack",
     "Mark",
+    "MarkList",
     "ReplyEntry",
     "ReplyState",
     "Span",

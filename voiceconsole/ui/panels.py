@@ -201,7 +201,7 @@ class VuMeters(Widget, can_focus=False):
         width = self._bar_width() * 8
         now = self.now()
         return tuple(
-            (self._eighths(m.level, width), self._eighths(m.peak, width), round(m.level), m.clipping(now))
+            (self._eighths(m.level, width) // 8, self._eighths(m.peak, width) // 8, round(m.level), m.clipping(now))
             for m in self.meters.values()
         )
 

@@ -141,7 +141,13 @@ class TimelineView(ScrollView, can_focus=True):
     # --- updates --------------------------------------------------------------------------------
 
     def update_from(self, audio_t: float) -> None:
-        """The model changed from ``audio_t`` on: redraw from there and follow "now"."""
+        """The model changed from ``audio_t`` on: redraw from there and follow "now".
+
+        When only "now" moved (levels arriving) and it is still in the column drawn last, nothing
+        is redrawn: the column is completed once "now" has moved past it.
+        """
+        if audio_t == math.inf and self.col(self.model.now_audio_t) == self.col(self._drawn_now):
+            return
         start = min(audio_t, self._drawn_now)
         self._drawn_now = self.model.now_audio_t
         if start < math.inf:
@@ -159,9 +165,17 @@ class TimelineView(ScrollView, can_focus=True):
         self._max_chunk = min(self._max_chunk, first - 1)
 
     def _resize_virtual(self) -> None:
-        width = max(self.col(self.model.now_audio_t) + 4, self.scrollable_content_region.width)
+        view = self.scrollable_content_region.width
+        width = max(self.col(self.model.now_audio_t) + 4, view)
         if self.virtual_size.width != width or self.virtual_size.height != len(ROWS):
-            self.virtual_size = Size(width, len(ROWS))
+            size = Size(width, len(ROWS))
+            if self.is_mounted and self.virtual_size.height == len(ROWS) and min(width, self.virtual_size.width) > view:
+                # Growing in time changes no widget's geometry: update the scroll range and the
+                # scrollbar only (assigning virtual_size would re-layout the whole screen).
+                self.set_reactive(TimelineView.virtual_size, size)
+                self._scroll_update(size)
+            else:
+                self.virtual_size = size
 
     def _scroll_to_now(self) -> None:
         target = max(0, self.col(self.model.now_audio_t) + 4 - self.scrollable_content_region.width)

@@ -1,0 +1,72 @@
+"""The console driving a Session that runs on its own thread (what ``voiceconsole`` does)."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.test_ui_pilot import THEMES, _screen_text, live_session, type_line, wait_for
+from voiceconsole.events import Event
+from voiceconsole.session.threaded import SessionThread
+from voiceconsole.ui.app import VoiceConsoleApp
+
+
+def threaded_app() -> tuple[SessionThread, list[Event], VoiceConsoleApp]:
+    session, events = live_session()
+    controller = SessionThread(session)
+    return controller, events, VoiceConsoleApp(controller=controller, clock=session.clock, themes=THEMES)
+
+
+async def test_the_session_runs_on_its_own_thread_and_events_reach_the_ui_thread_in_order() -> None:
+    controller, events, app = threaded_app()
+    seen: list[tuple[str, str]] = []
+    controller.session.bus.add_listener(lambda e: seen.append((threading.current_thread().name, e.type)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        fed: list[tuple[str, Event]] = []
+        feed = app.feed
+        app.feed = lambda e: (fed.append((threading.current_thread().name, e)), feed(e))  # type: ignore[method-assign]
+        controller.bus.remove_listener(feed)
+        controller.bus.add_listener(app.feed)
+        await wait_for(pilot, events, lambda e: e.type == "session.start")
+        await type_line(pilot, "hello there")
+        await wait_for(pilot, events, lambda e: e.type == "playback.finish")
+        await pilot.pause(0.1)
+        assert {name for name, _ in seen} == {"vc-session"}
+        assert {name for name, _ in fed} == {threading.current_thread().name}
+        delivered = [e for _, e in fed]
+        assert delivered == events[events.index(delivered[0]) : events.index(delivered[0]) + len(delivered)]
+        app.flush()
+        assert "hello there" in _screen_text(app)
+        await pilot.press("q")
+        await wait_for(pilot, events, lambda e: e.type == "session.stop")
+
+
+async def test_keys_reach_the_threaded_session() -> None:
+    controller, events, app = threaded_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, events, lambda e: e.type == "session.start")
+        await pilot.press("m")
+        await wait_for(pilot, events, lambda e: e.type == "command.mute" and e.muted)
+        assert controller.muted
+        await pilot.pause(0.1)
+        assert "mic muted" in _screen_text(app)
+        controller.say("a long reply that keeps playing until someone interrupts it for sure")
+        await wait_for(pilot, events, lambda e: e.type == "playback.start")
+        await pilot.press("i")
+        cut = await wait_for(pilot, events, lambda e: e.type == "playback.interrupt")
+        assert cut.samples_played > 0
+        await pilot.press("q")
+
+
+async def test_quit_stops_the_threaded_session_closes_the_engines_and_ends_its_thread() -> None:
+    controller, events, app = threaded_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, events, lambda e: e.type == "session.start")
+        assert controller.running
+        await pilot.press("q")
+        stop = await wait_for(pilot, events, lambda e: e.type == "session.stop")
+        assert stop.reason == "quit"
+    session = controller.session
+    assert session.stt.closed and session.tts.closed
+    assert not session.running
+    assert not any(t.name == "vc-session" for t in threading.enumerate())
+    assert app.return_code == 0

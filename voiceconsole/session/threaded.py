@@ -1,0 +1,199 @@
+"""Running a :class:`~voiceconsole.session.session.Session` on its own thread and event loop.
+
+The console paints on its own event loop; a paint of a few milliseconds must not delay the
+capture -> STT path. :class:`SessionThread` runs the session on a thread of its own with its own
+asyncio loop and is a drop-in controller for the UI:
+
+* commands (``interrupt``, ``set_muted``, ``say``, ``update_turn_settings``, ``request_stop``)
+  may be called from any thread; they run on the session's loop (``call_soon_threadsafe``);
+* ``meters``, ``options``, ``muted``, ``clock`` and ``running`` are the session's own (plain
+  attribute reads, safe from another thread);
+* ``bus.add_listener(fn)`` (called on the consumer's loop) delivers every event to ``fn`` on that
+  loop: the session thread appends to a queue and, when the queue goes from empty to non-empty,
+  schedules one drain on the consumer's loop, so delivery is immediate and bursts coalesce;
+* ``await run()`` (on the consumer's loop) starts the thread and returns once the session has
+  stopped and its thread has ended (engines closed), re-raising the session's error.
+
+No textual import: this is core code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from voiceconsole.events import Event
+
+Listener = Callable[[Event], None]
+
+
+class ThreadedEvents:
+    """The session's events, delivered on the loop each listener was added from."""
+
+    def __init__(self, session_bus: Any) -> None:
+        self._session_bus = session_bus
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._listeners: list[Listener] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._attached = False
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(event)`` for every event from now on, on the calling thread's loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not None and loop is not self._loop:
+            raise RuntimeError("all listeners of a SessionThread's events must be on one event loop")
+        self._loop = loop
+        self._listeners.append(listener)
+        if not self._attached:
+            self._attached = True
+            self._session_bus.add_listener(self._on_session_event)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _on_session_event(self, event: Event) -> None:
+        # On the session thread: queue it; wake the consumer only on empty -> non-empty.
+        with self._lock:
+            wake = not self._pending
+            self._pending.append(event)
+        loop = self._loop
+        if wake and loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the consumer's loop closed meanwhile
+                pass
+
+    def _drain(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        for event in batch:
+            for listener in list(self._listeners):
+                listener(event)
+
+
+class SessionThread:
+    """A session running on its own thread; see the module docstring."""
+
+    def __init__(self, session: Any, *, name: str = "vc-session") -> None:
+        self.session = session
+        self.bus = ThreadedEvents(session.bus)
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._lock = threading.Lock()
+        self._early: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    # --- what the UI reads ------------------------------------------------------------------
+
+    @property
+    def meters(self) -> Any:
+        """The session's level meters (polled by the UI)."""
+        return self.session.meters
+
+    @property
+    def options(self) -> Any:
+        """The session's options (``auto_barge_in`` is toggled from the UI)."""
+        return self.session.options
+
+    @property
+    def muted(self) -> bool:
+        """Whether the mic is muted."""
+        return bool(self.session.muted)
+
+    @property
+    def clock(self) -> Any:
+        """The session clock."""
+        return self.session.clock
+
+    @property
+    def running(self) -> bool:
+        """Whether the session is running."""
+        return bool(self.session.running)
+
+    # --- commands (any thread) --------------------------------------------------------------
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the session's loop (queued until it starts; dropped once it ended)."""
+        with self._lock:
+            loop = self._loop
+            if loop is None:
+                if not self._done.done():
+                    self._early.append((fn, args))
+                return
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the session's loop has closed: the session is over
+            pass
+
+    def interrupt(self, reason: str = "key") -> None:
+        """Barge in: silence the reply now and cancel the queue."""
+        self.call_soon(self.session.interrupt, reason)
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute the mic."""
+        self.call_soon(self.session.set_muted, muted)
+
+    def say(self, text: str) -> None:
+        """Queue ``text`` for the bot to speak (the reply number arrives as ``tts.queued``)."""
+        self.call_soon(self.session.say, text)
+
+    def update_turn_settings(self, settings: Any) -> None:
+        """Change the STT engine's turn settings."""
+        self.call_soon(self.session.update_turn_settings, settings)
+
+    def request_stop(self, reason: str = "quit") -> None:
+        """Ask the session to stop (engines close cleanly)."""
+        self.call_soon(self.session.request_stop, reason)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the session's thread (at most once)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
+        self._thread.start()
+
+    async def run(self) -> None:
+        """Start the thread and wait (without blocking this loop) until the session has ended."""
+        self.start()
+        try:
+            await asyncio.wrap_future(self._done)
+        finally:
+            if self._done.done():
+                self.join()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the session's thread to end."""
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # handed to whoever awaits run()
+            self._done.set_exception(exc)
+        else:
+            self._done.set_result(None)
+
+    async def _serve(self) -> None:
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            early, self._early = self._early, []
+        for fn, args in early:
+            self._loop.call_soon(fn, *args)
+        try:
+            await self.session.run()
+        finally:
+            with self._lock:
+                self._loop = None
+
+
+__all__ = ["SessionThread", "ThreadedEvents"]
