@@ -40,7 +40,7 @@ from voiceconsole.engines.cartesia.protocol import (
     turns_config_command,
     turns_query,
 )
-from voiceconsole.engines.cartesia.vad_turns import VadTurnTracker
+from voiceconsole.engines.vad_turns import VadTurnTracker
 from voiceconsole.errors import ConfigError
 from voiceconsole.events import WordTiming
 

@@ -10,7 +10,6 @@ caused it.
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, NamedTuple
@@ -20,6 +19,7 @@ import numpy as np
 from voiceconsole.audio.vad import VAD_SAMPLE_RATE, SileroFrameVad
 from voiceconsole.engines.base import Emit, TurnSettings
 from voiceconsole.engines.turns import TurnSequencer
+from voiceconsole.engines.vad_turns import VadTurnTracker
 from voiceconsole.errors import UserError
 from voiceconsole.events import EngineState
 
@@ -27,8 +27,6 @@ SignalKind = Literal["start", "update", "eager_end", "resume", "end"]
 
 _NOT_WORD = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
 _ALT_PRON = re.compile(r"\(\d+\)$")
-# Frames between the speech and silence thresholds are neither (hysteresis, as Silero does).
-_SILENCE_MARGIN = 0.15
 
 
 class TurnSignal(NamedTuple):
@@ -79,30 +77,28 @@ class LocalTurnProcessor:
         self._frame = self._vad.frame_samples
         self._preroll = round(preroll_ms * self._rate / 1000)
         self._update_interval = round(update_interval_ms * self._rate / 1000)
-        self.set_settings(settings)
+        self._turns = VadTurnTracker(settings, frame_samples=self._frame, sample_rate=self._rate)
         # Recent audio as int16, indexed by absolute sample position (_hist_start is hist[0]).
         self._hist = np.zeros(0, dtype=np.int16)
         self._hist_start = 0
-        self.in_turn = False
-        self._eager = False
-        self._speech_run = 0
-        self._silence_run = 0
-        self._run_start = 0
-        self._turn_start = 0
         self._asr_pos = 0
         self._asr_floor = 0
         self._last_update = 0
         self._text = ""
 
+    @property
+    def settings(self) -> TurnSettings:
+        """The turn settings in force."""
+        return self._turns.settings
+
+    @property
+    def in_turn(self) -> bool:
+        """Whether a turn is in progress."""
+        return self._turns.in_turn
+
     def set_settings(self, settings: TurnSettings) -> None:
         """Apply new tuning from the next frame on (a turn in progress keeps going)."""
-        settings.validate()
-        self.settings = settings
-        frame_ms = 1000.0 * self._frame / self._rate
-        self._start_frames = max(1, math.ceil(settings.start_speech_ms / frame_ms))
-        self._eager_frames = max(1, math.ceil(settings.eager_end_silence_ms / frame_ms))
-        self._end_frames = max(self._eager_frames + 1, math.ceil(settings.end_silence_ms / frame_ms))
-        self._max_turn = round(settings.max_turn_s * self._rate)
+        self._turns.set_settings(settings)
 
     def process(self, samples: np.ndarray) -> list[TurnSignal]:
         """Feed float32 mono 16 kHz samples; return the turn signals they produced."""
@@ -110,28 +106,25 @@ class LocalTurnProcessor:
         pcm = (np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16)
         self._hist = np.concatenate((self._hist, pcm))
         signals: list[TurnSignal] = []
-        threshold = self.settings.vad_threshold
-        for end, prob in self._vad.process(data):
-            speech = prob > threshold
-            silence = prob < threshold - _SILENCE_MARGIN
-            self._speech_run = self._speech_run + 1 if speech else 0
-            self._silence_run = self._silence_run + 1 if silence else 0
-            if self._speech_run == 1:
-                self._run_start = end - self._frame
-            if not self.in_turn:
-                if self._speech_run >= self._start_frames:
+        for frame in self._vad.process(data):
+            end = frame[0]
+            edges = self._turns.process((frame,))
+            for edge in edges:
+                if edge == "start":
                     self._open_turn(end, signals)
-                continue
-            if self._eager and self._speech_run >= self._start_frames:
-                self._eager = False
-                signals.append(TurnSignal("resume"))
-            if self._silence_run >= self._end_frames or end - self._turn_start >= self._max_turn:
-                self._close_turn(end, signals)
-                continue
-            if not self._eager and self._silence_run >= self._eager_frames:
-                self._eager = True
-                signals.append(TurnSignal("eager_end", self._partial(end)))
-            elif not self._eager and end - self._last_update >= self._update_interval:
+                elif edge == "resume":
+                    signals.append(TurnSignal("resume"))
+                elif edge == "eager_end":
+                    signals.append(TurnSignal("eager_end", self._partial(end)))
+                else:
+                    self._close_turn(end, signals)
+            turns = self._turns
+            if (
+                turns.in_turn
+                and not turns.eager
+                and "start" not in edges
+                and end - self._last_update >= self._update_interval
+            ):
                 self._last_update = end
                 text = self._partial(end)
                 if text != self._text:
@@ -145,18 +138,15 @@ class LocalTurnProcessor:
     def finish(self) -> list[TurnSignal]:
         """End a turn left open (end of stream) so its transcript is not lost."""
         signals: list[TurnSignal] = []
-        if self.in_turn:
+        if self._turns.finish():
             self._close_turn(self._hist_start + len(self._hist), signals)
         return signals
 
     def _open_turn(self, end: int, signals: list[TurnSignal]) -> None:
-        self.in_turn = True
-        self._eager = False
-        self._turn_start = self._run_start
         self._text = ""
         self._last_update = end
         # Pre-roll so the first word is not clipped, but never re-decode the previous turn.
-        self._asr_pos = max(self._run_start - self._preroll, self._asr_floor, self._hist_start)
+        self._asr_pos = max(self._turns.turn_start - self._preroll, self._asr_floor, self._hist_start)
         self._decoder.start_utt()
         signals.append(TurnSignal("start"))
         self._feed_to(end)
@@ -166,9 +156,6 @@ class LocalTurnProcessor:
         self._decoder.end_utt()
         final = clean_hypothesis(self._hyp())
         signals.append(TurnSignal("end", final or self._text))
-        self.in_turn = False
-        self._eager = False
-        self._speech_run = 0
         self._asr_floor = self._asr_pos
 
     def _partial(self, end: int) -> str:
@@ -188,7 +175,7 @@ class LocalTurnProcessor:
 
     def _trim_history(self) -> None:
         # Keep what a turn start may need as pre-roll; in a turn, ASR is fed up to the VAD.
-        keep_from = self._vad.samples_processed - self._preroll - (self._start_frames + 2) * self._frame
+        keep_from = self._vad.samples_processed - self._preroll - (self._turns.start_frames + 2) * self._frame
         drop = keep_from - self._hist_start
         if drop > 0:
             self._hist = self._hist[drop:].copy()

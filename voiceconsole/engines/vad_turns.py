@@ -1,9 +1,10 @@
-"""Turn boundaries from Silero VAD frames, for STT engines without turn detection (ink-whisper).
+"""Turn boundaries from Silero VAD frames: the one set of turn rules shared by the offline
+engine and the engines without turn detection of their own (ink-whisper).
 
-The rules are the offline engine's, so every engine's timeline reads the same: a turn starts
+Every such engine's timeline therefore reads the same: a turn starts
 after ``start_speech_ms`` of speech; after ``eager_end_silence_ms`` of silence it is probably
 over (``eager_end``); speech again within the turn means ``resume``; after ``end_silence_ms``
-of silence (or ``max_turn_s``) it is over and the engine asks the server to ``finalize``.
+of silence (or ``max_turn_s``) it is over (``finalize``: the engine closes its transcript).
 Pure logic over (frame end, probability) pairs: no model, no I/O.
 """
 
@@ -33,6 +34,16 @@ class VadTurnTracker:
         self._silence_run = 0
         self._turn_start = 0
         self.set_settings(settings)
+
+    @property
+    def turn_start(self) -> int:
+        """Sample position where the speech of the current (or last) turn began."""
+        return self._turn_start
+
+    @property
+    def start_frames(self) -> int:
+        """Frames of speech needed to start (or resume) a turn."""
+        return self._start_frames
 
     def set_settings(self, settings: TurnSettings) -> None:
         """Apply new durations from the next frame on."""

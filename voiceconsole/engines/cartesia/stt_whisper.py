@@ -42,7 +42,7 @@ from voiceconsole.engines.cartesia.protocol import (
 )
 from voiceconsole.engines.cartesia.socket import AUTH_HINT, CartesiaSocket, Timeouts
 from voiceconsole.engines.cartesia.streamer import AudioStreamer
-from voiceconsole.engines.cartesia.vad_turns import VadSignal, VadTurnTracker
+from voiceconsole.engines.vad_turns import VadSignal, VadTurnTracker
 from voiceconsole.engines.turns import TurnSequencer
 from voiceconsole.events import TranscriptFinal, TranscriptInterim
 
