@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,9 @@ from typing import Any
 from voiceconsole.events import Event
 
 Listener = Callable[[Event], None]
+
+SWITCH_INTERVAL_S = 0.001
+"""The interpreter's thread switch interval while a session thread runs (see :meth:`SessionThread.start`)."""
 
 
 class ThreadedEvents:
@@ -158,6 +162,9 @@ class SessionThread:
         """Start the session's thread (at most once)."""
         if self._thread is not None:
             return
+        # A thread waiting for the GIL gets it after at most this interval (default 5 ms): keep
+        # the capture -> STT path from waiting a whole default slice behind a UI paint.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
         self._thread.start()
 
