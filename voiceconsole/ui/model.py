@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -53,6 +53,17 @@ from voiceconsole.events import (
     TurnStart,
     TurnUpdate,
     WordTiming,
+)
+from voiceconsole.session.history import (
+    BOOL,
+    FLOAT,
+    INT,
+    OPT_FLOAT,
+    OPT_INT,
+    OPT_STR,
+    STR,
+    FoldedMap,
+    KeyList,
 )
 from voiceconsole.session.metrics import MetricsBuilder, TurnMetrics
 
@@ -377,6 +388,235 @@ GAP_LABELS = {
 }
 
 
+KEEP_LIVE = 200
+"""Newest turns and replies kept as objects; older ones are folded into typed columns."""
+
+_TURN_STATES: tuple[TurnState, ...] = ("open", "eager", "ended")
+_TURN_SPEC = (("turn", INT), ("start_t", FLOAT), ("start_audio_t", FLOAT), ("text", STR), ("end_t", OPT_FLOAT),
+              ("end_audio_t", OPT_FLOAT), ("resumes", INT), ("version", INT))
+_REPLY_SPEC = (("reply", INT), ("text", STR), ("origin", STR), ("turn", OPT_INT), ("queued_t", FLOAT),
+               ("queued_audio_t", FLOAT), ("request_t", OPT_FLOAT), ("request_audio_t", OPT_FLOAT),
+               ("first_audio_t", OPT_FLOAT), ("first_audio_audio_t", OPT_FLOAT), ("ttfa_s", OPT_FLOAT),
+               ("synth_done", BOOL), ("duration_s", OPT_FLOAT), ("play_start_t", OPT_FLOAT),
+               ("play_start_audio_t", OPT_FLOAT), ("play_end_t", OPT_FLOAT), ("play_end_audio_t", OPT_FLOAT),
+               ("played_s", OPT_FLOAT), ("interrupted", BOOL), ("cancelled", BOOL), ("failed", OPT_STR),
+               ("version", INT))
+
+
+def _opt(value: float) -> float | None:
+    return None if value != value else value
+
+
+class TurnHistory(FoldedMap[TurnEntry]):
+    """Turns by number (a ``dict`` to readers); old ones folded, with their state and eager spans."""
+
+    def __init__(self, keep: int = KEEP_LIVE) -> None:
+        super().__init__(_TURN_SPEC, self._rebuild, keep=keep, pack=self._pack_extra)
+        self._state = array("B")
+        self._eager_end_at = array("I")  # end of each folded turn's spans in the span columns
+        self._eager_start = array("d")
+        self._eager_end = array("d")
+
+    def _pack_extra(self, entry: TurnEntry, i: int) -> None:
+        self._state.append(_TURN_STATES.index(entry.state))
+        for span in entry.eager_spans:
+            self._eager_start.append(span.start)
+            self._eager_end.append(math.nan if span.end is None else span.end)
+        self._eager_end_at.append(len(self._eager_start))
+
+    def _rebuild(self, fields: dict[str, Any], i: int) -> TurnEntry:
+        lo = self._eager_end_at[i - 1] if i else 0
+        spans = [Span(self._eager_start[k], _opt(self._eager_end[k])) for k in range(lo, self._eager_end_at[i])]
+        return TurnEntry(state=_TURN_STATES[self._state[i]], eager_spans=spans, **fields)
+
+
+class ReplyHistory(FoldedMap[ReplyEntry]):
+    """Replies by number (a ``dict`` to readers); old ones folded (word timings kept only if any)."""
+
+    def __init__(self, pinned: Any, keep: int = KEEP_LIVE) -> None:
+        super().__init__(_REPLY_SPEC, self._rebuild, keep=keep, pack=self._pack_extra, pinned=pinned)
+        self._words: dict[int, list[WordTiming]] = {}
+
+    def _pack_extra(self, entry: ReplyEntry, i: int) -> None:
+        if entry.words:  # only replies cut or still unheard keep their timings
+            self._words[i] = list(entry.words)
+
+    def _rebuild(self, fields: dict[str, Any], i: int) -> ReplyEntry:
+        return ReplyEntry(words=list(self._words.get(i, ())), **fields)
+
+
+class SpanList:
+    """Spans appended in start order, stored as two typed arrays (``nan``: still open)."""
+
+    __slots__ = ("_start", "_end")
+
+    def __init__(self) -> None:
+        self._start = array("d")
+        self._end = array("d")
+
+    def append(self, span: Span) -> None:
+        """Add a span (after the others)."""
+        self._start.append(span.start)
+        self._end.append(math.nan if span.end is None else span.end)
+
+    def __len__(self) -> int:
+        return len(self._start)
+
+    def __bool__(self) -> bool:
+        return len(self._start) > 0
+
+    def __getitem__(self, i: int) -> Span:
+        j = range(len(self._start))[i]
+        return Span(self._start[j], _opt(self._end[j]))
+
+    def __iter__(self) -> Iterator[Span]:
+        return (Span(s, _opt(e)) for s, e in zip(self._start, self._end))
+
+    def last_open(self) -> bool:
+        """Whether the last span is still going on."""
+        return bool(self._end) and self._end[-1] != self._end[-1]
+
+    def close_last(self, at: float) -> None:
+        """End the last span at ``at``."""
+        self._end[-1] = at
+
+    def overlapping(self, start: float, end: float, now: float) -> list[Span]:
+        """Spans overlapping ``[start, end)`` (open ones run to ``now``), in order."""
+        starts, ends = self._start, self._end
+        hi = bisect_right(starts, end)
+        out: list[Span] = []
+        for k in range(hi - 1, -1, -1):
+            e = ends[k]
+            span_end = now if e != e else e
+            if span_end >= start:
+                out.append(Span(starts[k], _opt(e)))
+            elif e == e:
+                break
+        out.reverse()
+        return out
+
+
+class GapRow:
+    """The gaps of one timeline row ordered by start, as typed columns."""
+
+    __slots__ = ("start", "end", "kind", "ms", "num")
+
+    def __init__(self) -> None:
+        self.start = array("d")
+        self.end = array("d")
+        self.kind = array("B")
+        self.ms = array("q")
+        self.num = array("q")
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def insert(self, start: float, end: float, kind: int, ms: int, num: int) -> None:
+        """Add a gap after those starting at or before ``start``."""
+        i = bisect_right(self.start, start)
+        self.start.insert(i, start)
+        self.end.insert(i, end)
+        self.kind.insert(i, kind)
+        self.ms.insert(i, ms)
+        self.num.insert(i, num)
+
+    def find(self, kind: int, num: int) -> int:
+        """Position of the gap of ``(kind, num)`` searching from the newest, or -1."""
+        kinds, nums = self.kind, self.num
+        for i in range(len(nums) - 1, -1, -1):
+            if nums[i] == num and kinds[i] == kind:
+                return i
+        return -1
+
+    def remove(self, i: int) -> None:
+        """Drop the gap at position ``i``."""
+        for col in (self.start, self.end, self.kind, self.ms, self.num):
+            del col[i]
+
+
+class GapStore(Mapping[tuple[Any, ...], Gap]):
+    """Measured gaps by key ``(kind, number)`` (a ``dict`` to readers), kept in per-row columns.
+
+    Which keys exist is kept per kind as a sorted array of numbers, so adding a new gap needs no
+    scan; replacing one searches its row from the newest end (gaps change while they are new).
+    """
+
+    KINDS: tuple[str, ...] = tuple(GAP_LABELS)
+
+    def __init__(self) -> None:
+        self.rows = [GapRow() for _ in range(GAP_ROWS)]
+        self._keys: dict[str, array[int]] = {}
+        self._kind_rows: dict[str, list[int]] = {}  # the rows a kind was put in (one, in practice)
+
+    def _has(self, kind: str, num: int) -> bool:
+        nums = self._keys.get(kind)
+        if nums is None:
+            return False
+        i = bisect_left(nums, num)
+        return i < len(nums) and nums[i] == num
+
+    def _locate(self, kind: str, num: int) -> tuple[int, int]:
+        code = self.KINDS.index(kind)
+        for r in self._kind_rows.get(kind, ()):
+            i = self.rows[r].find(code, num)
+            if i >= 0:
+                return r, i
+        return -1, -1
+
+    def _gap(self, r: int, i: int) -> Gap:
+        row = self.rows[r]
+        kind = self.KINDS[row.kind[i]]
+        return Gap(r, row.start[i], row.end[i], kind, row.ms[i], (kind, row.num[i]))
+
+    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
+        kind, num = key
+        if not self._has(kind, num):
+            return default
+        r, i = self._locate(kind, num)
+        return self._gap(r, i) if r >= 0 else default
+
+    def __getitem__(self, key: tuple[Any, ...]) -> Gap:
+        gap = self.get(key)
+        if gap is None:
+            raise KeyError(key)
+        return gap
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and self._has(*key)
+
+    def __len__(self) -> int:
+        return sum(len(row) for row in self.rows)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        for r, row in enumerate(self.rows):
+            for i in range(len(row)):
+                yield (self.KINDS[row.kind[i]], row.num[i])
+
+    def put(self, gap: Gap) -> Gap | None:
+        """Store ``gap`` under its key; returns the gap it replaced (``None``: new)."""
+        kind, num = gap.key
+        old: Gap | None = None
+        if self._has(kind, num):
+            r, i = self._locate(kind, num)
+            old = self._gap(r, i)
+            self.rows[r].remove(i)
+        else:
+            nums = self._keys.setdefault(kind, array("q"))
+            nums.insert(bisect_right(nums, num), num)
+        rows = self._kind_rows.setdefault(kind, [])
+        if gap.row not in rows:
+            rows.append(gap.row)
+        self.rows[gap.row].insert(gap.start, gap.end, self.KINDS.index(kind), gap.ms, num)
+        return old
+
+    def in_row(self, row: int, start: float, end: float) -> list[Gap]:
+        """Gaps of ``row`` whose start lies in ``[start, end)``, ordered by start."""
+        cols = self.rows[row]
+        lo = bisect_left(cols.start, start)
+        hi = bisect_left(cols.start, end)
+        return [self._gap(row, i) for i in range(lo, hi)]
+
+
 @dataclass
 class Dirt:
     """What changed since the UI last looked."""
@@ -410,24 +650,25 @@ class ConsoleModel:
         self.xruns = 0
         self.muted = False
         self.auto_barge_in: bool | None = None
-        self.turns: dict[int, TurnEntry] = {}
-        self.replies: dict[int, ReplyEntry] = {}
-        self.order: list[tuple[str, int]] = []
+        self._playing: dict[int, ReplyEntry] = {}  # started and not yet finished, in start order
+        self.turns = TurnHistory()
+        """Turns by number (reads like a ``dict``; old turns are folded into columns)."""
+        self.replies = ReplyHistory(pinned=self._playing.__contains__)
+        """Replies by number (reads like a ``dict``; old replies are folded into columns)."""
+        self.order = KeyList()
         """Transcript entries in the order they appeared: ``("turn", n)`` or ``("reply", n)``."""
         self.mic = LevelTrack()
         self.speaker = LevelTrack()
         self.last_level: dict[str, AudioLevel] = {}
-        self.vad: list[Span] = []
-        self.mutes: list[Span] = []
+        self.vad = SpanList()
+        self.mutes = SpanList()
         self.turn_marks = MarkList()
         self.reply_marks = MarkList()
-        self.gaps: dict[tuple[Any, ...], Gap] = {}
-        self.gap_rows: list[list[Gap]] = [[] for _ in range(GAP_ROWS)]
+        self.gaps = GapStore()
+        """Measured gaps by key (reads like a ``dict``), stored per timeline row by start."""
         self.longest_gap_s = 0.0
-        """Gaps of each timeline row, ordered by start."""
         self.metrics = MetricsBuilder()
         self.interrupt_audio_t: list[float] = []
-        self._playing: dict[int, ReplyEntry] = {}  # started and not yet finished, in start order
         self.now_t = 0.0
         self.now_audio_t = 0.0
         self.events = 0
@@ -512,8 +753,8 @@ class ConsoleModel:
         self._timeline_from(e.speech_audio_t)
 
     def _on_speech_stop(self, e: SpeechStopped) -> None:
-        if self.vad and self.vad[-1].end is None:
-            self.vad[-1].end = e.speech_audio_t
+        if self.vad.last_open():
+            self.vad.close_last(e.speech_audio_t)
         else:
             self.vad.append(Span(e.speech_audio_t, e.speech_audio_t))
         self._timeline_from(min(e.speech_audio_t, self.vad[-1].start))
@@ -522,8 +763,8 @@ class ConsoleModel:
         self.muted = e.muted
         if e.muted:
             self.mutes.append(Span(e.audio_t))
-        elif self.mutes and self.mutes[-1].end is None:
-            self.mutes[-1].end = e.audio_t
+        elif self.mutes.last_open():
+            self.mutes.close_last(e.audio_t)
         self.reply_marks.append(Mark(e.audio_t, "mute" if e.muted else "unmute"))
         self._timeline_from(e.audio_t)
         self.dirt.status = True
@@ -531,9 +772,10 @@ class ConsoleModel:
     # turns
 
     def _turn_entry(self, e: Event, number: int) -> TurnEntry:
-        entry = self.turns.get(number)
+        entry = self.turns.mutable(number)
         if entry is None:
-            entry = self.turns[number] = TurnEntry(number, e.t, e.audio_t)
+            entry = TurnEntry(number, e.t, e.audio_t)
+            self.turns.add(number, entry)
             self.order.append(("turn", number))
             self.dirt.transcript_added = True
         entry.version += 1
@@ -582,7 +824,7 @@ class ConsoleModel:
     # replies
 
     def _reply(self, number: int) -> ReplyEntry | None:
-        entry = self.replies.get(number)
+        entry = self.replies.mutable(number)
         if entry is not None:
             entry.version += 1
             self.dirt.replies.add(number)
@@ -594,7 +836,7 @@ class ConsoleModel:
         self._timeline_from(e.audio_t)
 
     def _on_queued(self, e: TtsQueued) -> None:
-        self.replies[e.reply] = ReplyEntry(e.reply, e.text, e.origin, e.turn, e.t, e.audio_t)
+        self.replies.add(e.reply, ReplyEntry(e.reply, e.text, e.origin, e.turn, e.t, e.audio_t))
         self.order.append(("reply", e.reply))
         self.dirt.transcript_added = True
         self.dirt.replies.add(e.reply)
@@ -691,15 +933,12 @@ class ConsoleModel:
         if start is None or end is None or seconds is None:
             return
         gap = Gap(row, start, max(start, end), kind, round(seconds * 1000), key)
-        old = self.gaps.get(key)
-        if old == gap:
+        if key in self.gaps and self.gaps[key] == gap:
             return
+        old = self.gaps.put(gap)
         if old is not None:
-            self.gap_rows[old.row].remove(old)
             self._timeline_from(old.start)
-        self.gaps[key] = gap
         self.longest_gap_s = max(self.longest_gap_s, gap.end - gap.start)
-        insort(self.gap_rows[row], gap, key=lambda g: g.start)
         self._timeline_from(min(start, end))
 
     def _add_turn_gaps(self, tm: TurnMetrics) -> None:
@@ -724,11 +963,11 @@ class ConsoleModel:
 
     def vad_in(self, start: float, end: float) -> list[Span]:
         """VAD speech spans overlapping ``[start, end)`` (open spans run to now)."""
-        return _spans_in(self.vad, start, end, self.now_audio_t)
+        return self.vad.overlapping(start, end, self.now_audio_t)
 
     def mutes_in(self, start: float, end: float) -> list[Span]:
         """Muted stretches overlapping ``[start, end)``."""
-        return _spans_in(self.mutes, start, end, self.now_audio_t)
+        return self.mutes.overlapping(start, end, self.now_audio_t)
 
     def marks_in(self, marks: MarkList, start: float, end: float) -> list[Mark]:
         """Marks with ``start <= at < end`` (marks are in time order)."""
@@ -736,10 +975,7 @@ class ConsoleModel:
 
     def gaps_in(self, row: int, start: float, end: float) -> list[Gap]:
         """Gaps of ``row`` that start before ``end`` and reach ``start`` or later."""
-        gaps = self.gap_rows[row]
-        lo = bisect_left(gaps, start - self.longest_gap_s, key=lambda g: g.start)
-        hi = bisect_left(gaps, end, key=lambda g: g.start)
-        return gaps[lo:hi]
+        return self.gaps.in_row(row, start - self.longest_gap_s, end)
 
     def latest_turn(self) -> TurnEntry | None:
         """The turn started last."""
@@ -756,20 +992,6 @@ class ConsoleModel:
     def latest_error(self) -> ErrorInfo | None:
         """The most recent engine error."""
         return self.errors[-1] if self.errors else None
-
-
-def _spans_in(spans: list[Span], start: float, end: float, now: float) -> list[Span]:
-    # Spans are appended in time order; find the first that may end after ``start``.
-    hi = bisect_right(spans, end, key=lambda s: s.start)
-    out = []
-    for span in reversed(spans[:hi]):
-        span_end = span.end if span.end is not None else now
-        if span_end >= start:
-            out.append(span)
-        elif span.end is not None:
-            break
-    out.reverse()
-    return out
 
 
 _HANDLERS: dict[type[Event], Any] = {
@@ -810,11 +1032,16 @@ __all__ = [
     "Gap",
     "GAP_LABELS",
     "GAP_ROWS",
+    "GapStore",
+    "KEEP_LIVE",
     "LevelTrack",
     "Mark",
     "MarkList",
     "ReplyEntry",
+    "ReplyHistory",
     "ReplyState",
     "Span",
+    "SpanList",
     "TurnEntry",
+    "TurnHistory",
 ]
