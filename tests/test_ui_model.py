@@ -9,7 +9,8 @@ import pytest
 
 from voiceconsole.events import TtsWordTimings, TurnUpdate, WordTiming
 from voiceconsole.ui.app import VoiceConsoleApp
-from voiceconsole.ui.model import ConsoleModel, ReplyEntry
+from voiceconsole.session.metrics import compute_metrics, summarize
+from voiceconsole.ui.model import GAP_ROWS, ConsoleModel, ReplyEntry
 from voiceconsole.ui.scenes import SCENES, ScriptedController, long_session
 from voiceconsole.ui.themes import load_themes
 from voiceconsole.ui.timeline import ROWS
@@ -106,3 +107,51 @@ async def test_reset_rebuilds_the_screen_from_fewer_events() -> None:
         assert app.model.replies == {} and list(app.model.turns) == [1]
         screen = "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
         assert "turn 1" in screen and "reply 1" not in screen and "no replies yet" in screen
+
+
+def _read_api(model: ConsoleModel, until: float) -> dict[str, object]:
+    """Everything the transcript, timeline, TTS-queue and metrics views read from the model."""
+    windows = [(s, s + 7.5) for s in [x * 2.5 for x in range(int(until / 2.5) + 1)]]
+    return {
+        "order": list(model.order),
+        "order_tail": model.order[3:],
+        "turns": [(n, model.turns[n]) for n in model.turns],
+        "turn_values": list(model.turns.values()),
+        "replies": [(n, model.replies[n]) for n in model.replies],
+        "reply_values": list(model.replies.values()),
+        "reply_states": [r.state for r in model.replies.values()],
+        "gaps": dict(model.gaps),
+        "windows": [
+            (
+                model.vad_in(s, e),
+                model.mutes_in(s, e),
+                [model.gaps_in(row, s, e) for row in range(GAP_ROWS)],
+                model.marks_in(model.turn_marks, s, e),
+                model.marks_in(model.reply_marks, s, e),
+            )
+            for s, e in windows
+        ],
+        "latest_turn": model.latest_turn(),
+        "metric_turns": model.metrics.turns(),
+        "summary": model.metrics.summary(),
+        "latest_ended": model.metrics.latest_ended(),
+        "interruptions": list(model.metrics.interruptions),
+    }
+
+
+@pytest.mark.parametrize("scene", ["conversation", "long"])
+def test_folding_old_turns_keeps_what_the_views_read(scene: str) -> None:
+    events = SCENES["conversation"]().events if scene == "conversation" else long_session(3.0).events
+    until = max(e.audio_t for e in events) + 5.0
+    # a late update to the first turn and a late gap (after turn 1 has been folded) must revive it
+    late = [TurnUpdate(t=until, audio_t=until, turn=1, transcript="late words")]
+    plain = ConsoleModel.from_events(events + late, keep=10**9)
+    folded = ConsoleModel.from_events(events + late, keep=1)
+    assert plain.turns.folded == 0 and folded.turns.folded >= len(folded.turns) - 2 > 0
+    assert folded.replies.folded > 0
+    assert _read_api(folded, until) == _read_api(plain, until)
+    assert folded.turns[1].text == "late words" and folded.turns[1].version == plain.turns[1].version
+    summary = folded.metrics.summary()
+    assert summary == summarize(plain.metrics.turns())
+    # the same summary as computing the metrics from scratch over the events
+    assert summary == compute_metrics(events + late).summary

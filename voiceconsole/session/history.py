@@ -307,6 +307,14 @@ class FoldedMap(Mapping[int, T], Generic[T]):
         nums = self._index.nums
         return [read(revived[n]) if n in revived else col[i] for i, n in enumerate(nums)]
 
+    def last_keys(self, n: int) -> list[int]:
+        """The numbers of the newest ``n`` records, oldest first."""
+        keys = list(self._live)[-n:]
+        missing = n - len(keys)
+        if missing > 0:
+            keys = list(self._index.nums[-missing:]) + keys
+        return keys
+
     def live_values(self) -> list[T]:
         """The records kept as objects, in order."""
         return list(self._live.values())

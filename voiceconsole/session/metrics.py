@@ -45,6 +45,7 @@ over the turns that have the metric.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ from voiceconsole.events import (
     TurnResume,
     TurnStart,
 )
+from voiceconsole.session.history import BOOL, FLOAT, INT, OPT_FLOAT, OPT_INT, STR, FoldedMap
 
 
 @dataclass(frozen=True)
@@ -172,16 +174,16 @@ def percentile(values: Sequence[float], q: float) -> float:
 def summarize(turns: Iterable[TurnMetrics], keys: Sequence[str] = METRIC_KEYS) -> dict[str, MetricSummary]:
     """p50/p95/max/mean of each metric over the turns that have it."""
     turns = list(turns)
-    out: dict[str, MetricSummary] = {}
-    for key in keys:
-        values = [v for v in (t.value(key) for t in turns) if v is not None]
-        if values:
-            out[key] = MetricSummary(
-                key, len(values), percentile(values, 50), percentile(values, 95), max(values), sum(values) / len(values)
-            )
-        else:
-            out[key] = MetricSummary(key, 0, None, None, None, None)
-    return out
+    return {key: summarize_values(key, [v for v in (t.value(key) for t in turns) if v is not None]) for key in keys}
+
+
+def summarize_values(key: str, values: Sequence[float]) -> MetricSummary:
+    """p50/p95/max/mean of one metric's values (in turn order)."""
+    if not values:
+        return MetricSummary(key, 0, None, None, None, None)
+    return MetricSummary(
+        key, len(values), percentile(values, 50), percentile(values, 95), max(values), sum(values) / len(values)
+    )
 
 
 @dataclass
@@ -191,6 +193,20 @@ class _Reply:
     request_t: float | None = None
 
 
+KEEP_LIVE = 200
+"""Newest turns (and replies) kept as objects; older ones are folded into typed columns."""
+
+_TURN_SPEC = (("turn", INT), ("transcript", STR), ("ended", BOOL), ("start_t", OPT_FLOAT), ("start_audio_t", OPT_FLOAT),
+              ("end_t", OPT_FLOAT), ("end_audio_t", OPT_FLOAT), ("speech_stop_audio_t", OPT_FLOAT),
+              ("eager_end_audio_t", OPT_FLOAT), ("eager_ends", INT), ("resumes", INT), ("reply", OPT_INT),
+              *((key, OPT_FLOAT) for key in METRIC_KEYS if key != "resumes"))
+_REPLY_SPEC = (("turn", OPT_INT), ("queued_t", FLOAT), ("request_t", OPT_FLOAT))
+
+
+def _nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
 class MetricsBuilder:
     """Takes events in order and keeps the metrics of every turn up to date.
 
@@ -198,11 +214,11 @@ class MetricsBuilder:
     ignored in O(1), so feeding it every event of an hour-long session is cheap.
     """
 
-    def __init__(self) -> None:
-        self._turns: dict[int, TurnMetrics] = {}
-        self._order: list[int] = []
-        self._stops: list[float] = []  # speech_audio_t of VAD stops, sorted
-        self._replies: dict[int, _Reply] = {}
+    def __init__(self, keep: int = KEEP_LIVE) -> None:
+        # Turns and replies by number in the order seen; old ones are folded into typed columns.
+        self._turns: FoldedMap[TurnMetrics] = FoldedMap(_TURN_SPEC, lambda f, i: TurnMetrics(**f), keep=keep)
+        self._stops = array("d")  # speech_audio_t of VAD stops, sorted
+        self._replies: FoldedMap[_Reply] = FoldedMap(_REPLY_SPEC, lambda f, i: _Reply(**f), keep=keep)
         self._playing: int | None = None
         self._pending: tuple[InterruptCommand, int | None, int] | None = None
         self.interruptions: list[Interruption] = []
@@ -227,10 +243,10 @@ class MetricsBuilder:
             self.add(event)
 
     def _turn(self, number: int) -> TurnMetrics:
-        tm = self._turns.get(number)
+        tm = self._turns.mutable(number)
         if tm is None:
-            tm = self._turns[number] = TurnMetrics(number)
-            self._order.append(number)
+            tm = TurnMetrics(number)
+            self._turns.add(number, tm)
         return tm
 
     def _on_start(self, e: TurnStart) -> None:
@@ -262,10 +278,10 @@ class MetricsBuilder:
         i = bisect_right(self._stops, e.speech_audio_t)
         self._stops.insert(i, e.speech_audio_t)
         # A stop reported after its turn ended (slow VAD) still counts for that turn.
-        for number in self._order[-2:]:
+        for number in self._turns.last_keys(2):
             tm = self._turns[number]
             if tm.ended and tm.end_audio_t is not None and e.speech_audio_t <= tm.end_audio_t:
-                self._derive_vad(tm)
+                self._derive_vad(self._turn(number))
 
     def _derive_vad(self, tm: TurnMetrics) -> None:
         assert tm.end_audio_t is not None
@@ -280,17 +296,21 @@ class MetricsBuilder:
             tm.eager_end_delay = tm.eager_end_audio_t - stop
 
     def _previous_end_audio_t(self, number: int) -> float | None:
-        idx = self._order.index(number)
-        for prev in reversed(self._order[:idx]):
-            end = self._turns[prev].end_audio_t
-            if end is not None:
-                return end
+        for prev in self._turns.before(number):
+            if prev.end_audio_t is not None:
+                return prev.end_audio_t
         return None
 
     def _on_queued(self, e: TtsQueued) -> None:
-        self._replies[e.reply] = _Reply(e.turn, e.t)
+        if e.reply not in self._replies:
+            self._replies.add(e.reply, _Reply(e.turn, e.t))
+        else:  # the same number queued again: take the new one's details
+            info = self._replies.mutable(e.reply)
+            assert info is not None
+            info.turn, info.queued_t, info.request_t = e.turn, e.t, None
         if e.turn is not None and e.turn in self._turns:
-            tm = self._turns[e.turn]
+            tm = self._turns.mutable(e.turn)
+            assert tm is not None
             if tm.reply is None:
                 tm.reply = e.reply
                 if tm.end_t is not None:
@@ -301,10 +321,10 @@ class MetricsBuilder:
         if info is None or info.turn is None:
             return None
         tm = self._turns.get(info.turn)
-        return tm if tm is not None and tm.reply == reply else None
+        return self._turns.mutable(info.turn) if tm is not None and tm.reply == reply else None
 
     def _on_request(self, e: TtsRequestSent) -> None:
-        info = self._replies.get(e.reply)
+        info = self._replies.mutable(e.reply)
         if info is not None:
             info.request_t = e.t
 
@@ -334,8 +354,9 @@ class MetricsBuilder:
         self._pending = None
         latency = e.t - command.t
         self.interruptions[index] = Interruption(command.t, command.reason, turn, e.reply, latency)
-        if turn is not None and turn in self._turns:
-            self._turns[turn].barge_in_latency = latency
+        tm = self._turns.mutable(turn) if turn is not None else None
+        if tm is not None:
+            tm.barge_in_latency = latency
 
     def _on_playback_finish(self, e: PlaybackFinished) -> None:
         # The reply being heard played out: an interrupt still pending found nothing to cut.
@@ -347,7 +368,7 @@ class MetricsBuilder:
 
     def turns(self) -> list[TurnMetrics]:
         """Every turn seen, in the order they started."""
-        return [self._turns[n] for n in self._order]
+        return list(self._turns.values())
 
     def turn(self, number: int) -> TurnMetrics | None:
         """One turn's metrics."""
@@ -355,14 +376,27 @@ class MetricsBuilder:
 
     def latest_ended(self) -> TurnMetrics | None:
         """The last turn that has ended."""
-        for number in reversed(self._order):
-            if self._turns[number].ended:
-                return self._turns[number]
+        for tm in self._turns.reversed_values():
+            if tm.ended:
+                return tm
         return None
 
     def summary(self) -> dict[str, MetricSummary]:
-        """p50/p95/max/mean over every turn so far."""
-        return summarize(self.turns())
+        """p50/p95/max/mean over every turn so far (read from the folded columns, not rebuilt)."""
+        turns = self._turns
+        live = turns.live_values()
+        out: dict[str, MetricSummary] = {}
+        for key in METRIC_KEYS:
+            if key == "resumes":
+                ended = turns.folded_column("ended", lambda t: t.ended)
+                counts = turns.folded_column("resumes", lambda t: t.resumes)
+                values = [float(r) for done, r in zip(ended, counts) if done]
+            else:
+                column = turns.folded_column(key, lambda t, k=key: _nan_if_none(getattr(t, k)))
+                values = [v for v in column if v == v]
+            values += [v for v in (t.value(key) for t in live) if v is not None]
+            out[key] = summarize_values(key, values)
+        return out
 
     def result(self) -> SessionMetrics:
         """Turns, interruptions and summary."""
@@ -419,5 +453,6 @@ __all__ = [
     "format_ms",
     "percentile",
     "summarize",
+    "summarize_values",
     "turn_metrics",
 ]

@@ -640,7 +640,8 @@ class Dirt:
 class ConsoleModel:
     """Everything the console shows, as plain data. Feed it events with :meth:`apply`."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = KEEP_LIVE) -> None:
+        """``keep``: newest turns and replies kept as objects (older ones are folded)."""
         self.session: SessionStarted | None = None
         self.stopped: SessionStopped | None = None
         self.engines: dict[str, EngineInfo] = {}
@@ -651,9 +652,9 @@ class ConsoleModel:
         self.muted = False
         self.auto_barge_in: bool | None = None
         self._playing: dict[int, ReplyEntry] = {}  # started and not yet finished, in start order
-        self.turns = TurnHistory()
+        self.turns = TurnHistory(keep)
         """Turns by number (reads like a ``dict``; old turns are folded into columns)."""
-        self.replies = ReplyHistory(pinned=self._playing.__contains__)
+        self.replies = ReplyHistory(pinned=self._playing.__contains__, keep=keep)
         """Replies by number (reads like a ``dict``; old replies are folded into columns)."""
         self.order = KeyList()
         """Transcript entries in the order they appeared: ``("turn", n)`` or ``("reply", n)``."""
@@ -667,7 +668,7 @@ class ConsoleModel:
         self.gaps = GapStore()
         """Measured gaps by key (reads like a ``dict``), stored per timeline row by start."""
         self.longest_gap_s = 0.0
-        self.metrics = MetricsBuilder()
+        self.metrics = MetricsBuilder(keep)
         self.interrupt_audio_t: list[float] = []
         self.now_t = 0.0
         self.now_audio_t = 0.0
@@ -675,9 +676,9 @@ class ConsoleModel:
         self.dirt = Dirt()
 
     @classmethod
-    def from_events(cls, events: Iterable[Event]) -> ConsoleModel:
+    def from_events(cls, events: Iterable[Event], keep: int = KEEP_LIVE) -> ConsoleModel:
         """A model rebuilt from a list of events (e.g. to seek in a replay)."""
-        model = cls()
+        model = cls(keep)
         for event in events:
             model.apply(event)
         return model

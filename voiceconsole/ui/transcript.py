@@ -7,8 +7,9 @@ the entries on screen, and a change to the last entry re-renders that entry alon
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rich.style import Style
 from rich.text import Text
@@ -17,6 +18,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from voiceconsole.session.history import KeyList
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
 
 Key = tuple[str, int]
@@ -48,13 +50,31 @@ class TranscriptView(ScrollView, can_focus=False):
         """Session time (for how much of a playing reply has been heard)."""
         self.follow = True
         """Keep the newest line in view."""
-        self._keys: list[Key] = []
-        self._offsets: list[int] = []  # first line of each entry
+        self._keys = KeyList()
+        self._offsets = array("q")  # first line of each entry
         self._cache: LRUCache[Key, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
-        self._index: dict[Key, int] = {}
         self._width = 0
         self.rendered = 0
         """Entries rendered to strips so far (the others come from the cache)."""
+
+    # The entry keys and their first lines are typed arrays (a few bytes per entry, however long
+    # the session); whatever is assigned to them (e.g. plain lists on a reset) is stored so too.
+
+    @property
+    def _keys(self) -> KeyList:
+        return self._key_list
+
+    @_keys.setter
+    def _keys(self, keys: Iterable[Key]) -> None:
+        self._key_list = keys if isinstance(keys, KeyList) else KeyList(keys)
+
+    @property
+    def _offsets(self) -> array[int]:
+        return self._line_offsets
+
+    @_offsets.setter
+    def _offsets(self, offsets: Iterable[int]) -> None:
+        self._line_offsets = offsets if isinstance(offsets, array) else array("q", offsets)
 
     # --- updates from the app --------------------------------------------------------------------
 
@@ -62,13 +82,13 @@ class TranscriptView(ScrollView, can_focus=False):
         """Re-render changed entries (and take in new ones) after the model changed."""
         if added:
             for key in self.model.order[len(self._keys) :]:
-                self._index[key] = len(self._keys)
                 self._keys.append(key)
                 self._offsets.append(0)
                 changed.add(key)
         if not changed:
             return
-        first = min((self._index[k] for k in changed if k in self._index), default=len(self._keys))
+        found = (self._keys.index_from_end(k) for k in changed)  # changed entries are nearly always recent
+        first = min((i for i in found if i >= 0), default=len(self._keys))
         for key in changed:
             self._cache.discard(key)
         self._relayout(first)
