@@ -354,8 +354,9 @@ class VoiceConsoleApp(App[int]):
         state.set_text(right)
 
     def _clock_text(self) -> str:
-        minutes, seconds = divmod(max(0.0, self.clock.now()), 60)
-        return f"{int(minutes):02d}:{seconds:04.1f}"
+        # Whole seconds: the clock repaints once a second (the timeline keeps ms precision).
+        minutes, seconds = divmod(int(max(0.0, self.clock.now())), 60)
+        return f"{minutes:02d}:{seconds:02d}"
 
     def _devices_text(self) -> Text:
         style = self._style

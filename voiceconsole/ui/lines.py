@@ -6,6 +6,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -101,6 +102,22 @@ class LineText(Widget):
             segments = list(text.render(self.app.console))
             self._strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
         return self._strip
+
+
+def set_virtual_size(view: ScrollView, size: Size) -> None:
+    """Change a Line-API scroll view's virtual size without re-laying-out the screen.
+
+    Assigning ``virtual_size`` lays out every widget (some 10 ms); growing content changes no
+    widget's geometry, only the scroll range and the scrollbar, so update just those. A scrollbar
+    that appears or disappears still triggers the layout it needs (that is its own reactive).
+    """
+    if view.virtual_size == size:
+        return
+    if not view.is_mounted or not view.container_size:
+        view.virtual_size = size
+        return
+    view.set_reactive(type(view).virtual_size, size)
+    view._scroll_update(size)
 
 
 def styled(text: str, style: Style) -> Text:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
 from voiceconsole.session.metrics import METRICS, MetricsBuilder
-from voiceconsole.ui.lines import CellRow
+from voiceconsole.ui.lines import CellRow, set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry
 
 # --- TTS queue ----------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ class QueueView(ScrollView, can_focus=False):
         self._numbers.extend(n for n in list(self.model.replies)[known:])
         for number in changed:
             self._cache.discard(number)
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._numbers) + 1)
+        set_virtual_size(self, Size(self.scrollable_content_region.width, len(self._numbers) + 1))
         if len(self._numbers) != known:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
@@ -157,8 +157,10 @@ class MeterState:
 class VuMeters(Widget, can_focus=False):
     """Mic and speaker meters on a dBFS scale with peak hold and a clip light.
 
-    The app calls :meth:`set_levels` about 30 times a second; the widget only redraws when what
-    it shows changed, and never changes size.
+    The app calls :meth:`set_levels` about 30 times a second, then :meth:`tick`. A tick draws
+    the meter lines whose readings moved, compares them cell by cell with what is shown and
+    refreshes only the cells that changed (the moving end of the bar, the value); the widget
+    never changes size.
     """
 
     COMPONENT_CLASSES = {
@@ -178,7 +180,12 @@ class VuMeters(Widget, can_focus=False):
         super().__init__(id=id)
         self.now = now
         self.meters = {"mic": MeterState(), "speaker": MeterState()}
-        self._shown: tuple[object, ...] = ()
+        self._shown: list[object] = [None, None]
+        self._rows: list[CellRow | None] = [None, None, None]
+        self._strips: list[Strip | None] = [None, None, None]
+        self._styles: dict[str, Style] = {}
+        self._base_style: Style | None = None
+        self._width = -1
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 3
@@ -188,22 +195,54 @@ class VuMeters(Widget, can_focus=False):
         self.meters[source].update(rms_db, peak_db, clips, self.now())
 
     def tick(self) -> None:
-        """Redraw if the meters moved."""
-        shown = self._signature()
-        if shown != self._shown:
-            self._shown = shown
-            self.refresh()
+        """Redraw the cells of the meters that moved."""
+        width = self.content_region.width
+        if width != self._width:
+            self._drop_lines()
+            return
+        now = self.now()
+        bar = self._bar_width()
+        for y, meter in enumerate(self.meters.values()):
+            shown = (self._eighths(meter.level, bar * 8), self._eighths(meter.peak, bar * 8) // 8,
+                     round(meter.level, 1), meter.clipping(now))
+            if shown == self._shown[y]:
+                continue
+            self._shown[y] = shown
+            before = self._rows[y]
+            after = self._meter_row(y, width)
+            self._rows[y], self._strips[y] = after, after.strip()
+            if before is None:
+                self.refresh(Region(0, y, width, 1))
+                continue
+            diff = [i for i in range(width) if before.chars[i] != after.chars[i] or before.styles[i] != after.styles[i]]
+            if diff:
+                self.refresh(Region(diff[0], y, diff[-1] + 1 - diff[0], 1))
+
+    def _drop_lines(self) -> None:
+        self._rows = [None, None, None]
+        self._strips = [None, None, None]
+        self._shown = [None, None]
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._base_style = None
+        self._drop_lines()
+
+    def _base(self) -> Style:
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"meter--{name}")
+        return style
 
     def _bar_width(self) -> int:
-        return max(8, self.size.width - 22)
-
-    def _signature(self) -> tuple[object, ...]:
-        width = self._bar_width() * 8
-        now = self.now()
-        return tuple(
-            (self._eighths(m.level, width) // 8, self._eighths(m.peak, width) // 8, round(m.level), m.clipping(now))
-            for m in self.meters.values()
-        )
+        return max(8, self.content_region.width - 22)
 
     @staticmethod
     def _eighths(db: float, width: int) -> int:
@@ -211,44 +250,56 @@ class VuMeters(Widget, can_focus=False):
         return int(share * width)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        cells = CellRow(width, self.rich_style)
-        bar = self._bar_width()
-        if y == 2:
-            scale = self.get_component_rich_style("meter--scale")
-            free = 0
-            for db in METER_SCALE:
-                label = str(db)
-                col = min(5 + self._eighths(db, bar * 8) // 8 - len(label) // 2, 5 + bar - len(label))
-                if col >= free:
-                    cells.text(col, label, scale)
-                    free = col + len(label) + 1
-            cells.text(5 + bar + 1, "dBFS", scale)
-            return cells.strip()
+        width = self.content_region.width
+        if width != self._width:
+            self._width = width
+            self._rows = [None, None, None]
+            self._strips = [None, None, None]
         if y > 2:
-            return cells.strip()
+            return Strip.blank(width, self.rich_style)
+        strip = self._strips[y]
+        if strip is None:
+            row = self._scale_row(width) if y == 2 else self._meter_row(y, width)
+            self._rows[y], self._strips[y] = row, row.strip()
+            strip = self._strips[y]
+            assert strip is not None
+        return strip
+
+    def _scale_row(self, width: int) -> CellRow:
+        cells = CellRow(width, self._base())
+        bar = self._bar_width()
+        scale = self._style("scale")
+        free = 0
+        for db in METER_SCALE:
+            label = str(db)
+            col = min(5 + self._eighths(db, bar * 8) // 8 - len(label) // 2, 5 + bar - len(label))
+            if col >= free:
+                cells.text(col, label, scale)
+                free = col + len(label) + 1
+        cells.text(5 + bar + 1, "dBFS", scale)
+        return cells
+
+    def _meter_row(self, y: int, width: int) -> CellRow:
+        cells = CellRow(width, self._base())
+        bar = self._bar_width()
         source = "mic" if y == 0 else "speaker"
         meter = self.meters[source]
-        now = self.now()
-        cells.text(0, "mic" if y == 0 else "spk", self.get_component_rich_style("meter--label"))
-        track = self.get_component_rich_style("meter--track")
-        cells.fill(5, 5 + bar, "·", track)
+        cells.text(0, "mic" if y == 0 else "spk", self._style("label"))
+        cells.fill(5, 5 + bar, "·", self._style("track"))
         filled = self._eighths(meter.level, bar * 8)
-        for i in range(bar):
-            eighths = min(8, max(0, filled - i * 8))
-            if eighths == 0:
-                continue
+        for i in range(min(bar, (filled + 7) // 8)):
+            eighths = min(8, filled - i * 8)
             db = METER_FLOOR_DB + (i + 1) / bar * -METER_FLOOR_DB
             zone = "low" if db <= -18 else "mid" if db <= -6 else "high"
-            cells.put(5 + i, BLOCKS[eighths], self.get_component_rich_style(f"meter--{zone}"))
+            cells.put(5 + i, BLOCKS[eighths], self._style(zone))
         if meter.peak > METER_FLOOR_DB:
             col = min(bar - 1, self._eighths(meter.peak, bar * 8) // 8)
-            cells.put(5 + col, "▌", self.get_component_rich_style("meter--peak"))
+            cells.put(5 + col, "▌", self._style("peak"))
         value = f"{meter.level:6.1f}" if meter.level > -100 else "  -inf"
-        cells.text(5 + bar + 1, value, self.get_component_rich_style("meter--value"))
-        clip = meter.clipping(now)
-        cells.text(5 + bar + 8, " CLIP " if clip else " clip ", self.get_component_rich_style("meter--clip" if clip else "meter--noclip"))
-        return cells.strip()
+        cells.text(5 + bar + 1, value, self._style("value"))
+        clip = meter.clipping(self.now())
+        cells.text(5 + bar + 8, " CLIP " if clip else " clip ", self._style("clip" if clip else "noclip"))
+        return cells
 
 
 # --- metrics table ------------------------------------------------------------------------------

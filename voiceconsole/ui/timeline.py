@@ -5,6 +5,12 @@ Columns are a fixed number of milliseconds wide (the zoom). The view is cut into
 only invalidate the chunks from the earliest audio time they touch, which during a live session
 is the last chunk or two, so following an hour-long session costs the same as a minute-long one.
 
+Following live is page-follow: the view stands still while the "now" cursor walks across it,
+and jumps on by half a page when the cursor reaches the right edge. Between jumps an update
+redraws the invalidated chunks that are on screen at once, compares them cell by cell with what
+was shown, and refreshes only the cells that changed (usually the cursor's column and the new
+level columns), so Textual repaints a few cells instead of the whole panel.
+
 Lanes (top to bottom): time labels, ticks (with the "now" cursor), mic level with the reference
 VAD's speech behind it (and muted stretches), turn events, the measured gaps (speech stop ->
 eager end, speech stop -> end, end -> first reply audio and interrupt -> silence), replies
@@ -15,11 +21,12 @@ speaker level.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from rich.style import Style
 from textual import events
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -37,6 +44,8 @@ CHUNK_CACHE = 2048
 """Cached chunk strips (about 7 screens of 9 lanes at 160 columns; older ones are redrawn)."""
 SPILL = 16
 """Columns a label may run past the item it belongs to (labels only run to the right)."""
+PAGE_MARGIN = 4
+"""Columns kept free to the right of "now" while following."""
 
 ROWS: tuple[str, ...] = ("axis", "ticks", "mic", "turn", "gap0", "gap1", "reply", "gap2", "speaker")
 ROW_LABELS: dict[str, str] = {
@@ -62,6 +71,8 @@ ROW_HELP: dict[str, str] = {
 
 SPARK = "▁▂▃▄▅▆▇█"
 LABELLED_ROWS = {"axis", "turn", "gap0", "gap1", "reply", "gap2"}
+NOW_ROWS = tuple(i for i, row in enumerate(ROWS) if row in ("ticks", "mic", "turn", "reply", "speaker"))
+"""The lanes whose drawing depends on where "now" is (the cursor, levels, open spans)."""
 LABEL_CHARS = set("0123456789.:ms↯")
 LEVEL_FLOOR_DB = -60.0
 TICK_STEPS_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -116,10 +127,13 @@ class TimelineView(ScrollView, can_focus=True):
         self.model = model
         self.zoom_ms = DEFAULT_ZOOM_MS
         self.follow = True
-        self._chunks: LRUCache[tuple[int, int], Strip] = LRUCache(CHUNK_CACHE)
+        self._chunks: LRUCache[tuple[int, int], tuple[CellRow, Strip]] = LRUCache(CHUNK_CACHE)
         self._max_chunk = -1
         self._styles: dict[str, Style] = {}
+        self._base_style: Style | None = None
         self._drawn_now = 0.0
+        self._shown_x = -1
+        """The scroll column the cached screen lines were drawn at (-1: not drawn yet)."""
         self._programmatic = False
         self.painted = 0
         """Chunk strips drawn so far (each is a lane's 32 columns; the rest come from the cache)."""
@@ -144,41 +158,104 @@ class TimelineView(ScrollView, can_focus=True):
         """The model changed from ``audio_t`` on: redraw from there and follow "now".
 
         When only "now" moved (levels arriving) and it is still in the column drawn last, nothing
-        is redrawn: the column is completed once "now" has moved past it.
+        is redrawn: the column is completed once "now" has moved past it. When the view did not
+        scroll, only the cells that changed are refreshed.
         """
         if audio_t == math.inf and self.col(self.model.now_audio_t) == self.col(self._drawn_now):
             return
+        # Only "now" moved: the lanes drawn up to "now" change from the column drawn last on.
+        now_only = audio_t == math.inf
         start = min(audio_t, self._drawn_now)
         self._drawn_now = self.model.now_audio_t
-        if start < math.inf:
-            self._invalidate_from(start)
         self._resize_virtual()
         if self.follow:
             self._scroll_to_now()
-        self.refresh()
+        x0 = int(self.scroll_x)
+        if x0 != self._shown_x or not self.is_mounted:
+            self._invalidate_from(start)
+            self.refresh()
+            return
+        rows = NOW_ROWS if now_only else range(len(ROWS))
+        for row, lo, hi in self._invalidate_from(start, diff_from=x0, rows=rows, before=0 if now_only else 1):
+            self.refresh(Region(lo - x0, row, hi - lo, 1))
 
-    def _invalidate_from(self, audio_t: float) -> None:
-        first = max(0, self.col(audio_t) // CHUNK - 1)
-        for chunk in range(first, self._max_chunk + 1):
-            for row in range(len(ROWS)):
-                self._chunks.discard((row, chunk))
-        self._max_chunk = min(self._max_chunk, first - 1)
+    def _invalidate_from(
+        self, audio_t: float, diff_from: int | None = None, rows: Sequence[int] = range(len(ROWS)), before: int = 1
+    ) -> list[tuple[int, int, int]]:
+        """Drop the cached chunks of ``rows`` from ``audio_t`` on (and ``before`` chunks more).
+
+        With ``diff_from`` (the scroll column of the lines on screen), redraw the dropped chunks
+        that are on screen at once and return the cells that changed as ``(row, first_col,
+        end_col)`` runs (screen-relative columns are ``col - diff_from``)."""
+        first = max(0, self.col(audio_t) // CHUNK - before)
+        last = self._max_chunk
+        old: dict[tuple[int, int], CellRow] = {}
+        for chunk in range(first, last + 1):
+            for row in rows:
+                key = (row, chunk)
+                if diff_from is not None:
+                    cached = self._chunks.get(key)
+                    if cached is not None:
+                        old[key] = cached[0]
+                self._chunks.discard(key)
+        if len(rows) == len(ROWS):
+            self._max_chunk = min(self._max_chunk, first - 1)
+        if diff_from is None:
+            return []
+        width = self.scrollable_content_region.width
+        view_first, view_end = diff_from, diff_from + width
+        changes: list[tuple[int, int, int]] = []
+        for row in rows:
+            lo, hi = view_end, view_first
+            for chunk in range(max(first, view_first // CHUNK), (view_end - 1) // CHUNK + 1):
+                before = old.get((row, chunk))
+                after = self._chunk_cells(row, chunk)
+                span = _changed(before, after)
+                if span is not None:
+                    lo = min(lo, chunk * CHUNK + span[0])
+                    hi = max(hi, chunk * CHUNK + span[1])
+            lo, hi = max(lo, view_first), min(hi, view_end)
+            if lo < hi:
+                if ROWS[row] in LABELLED_ROWS and lo < view_first + SPILL:
+                    lo = view_first  # a label cut at the left edge is blanked from the edge on
+                changes.append((row, lo, hi))
+        return changes
+
+    def _page_x(self) -> int:
+        """The view's left column while following: still until "now" (plus a margin) reaches
+        the right edge, then half a page further on at a time."""
+        view = max(1, self.scrollable_content_region.width)
+        need = self._now_col() + PAGE_MARGIN
+        if need < view:
+            return 0
+        half = max(1, view // 2)
+        return ((need - view) // half + 1) * half
 
     def _resize_virtual(self) -> None:
         view = self.scrollable_content_region.width
-        width = max(self.col(self.model.now_audio_t) + 4, view)
+        # The axis grows by half a page at a time (as the followed view moves), so the scroll
+        # range and scrollbar change only then, not at every column.
+        width = max(self._page_x() + view, view)
         if self.virtual_size.width != width or self.virtual_size.height != len(ROWS):
             size = Size(width, len(ROWS))
-            if self.is_mounted and self.virtual_size.height == len(ROWS) and min(width, self.virtual_size.width) > view:
-                # Growing in time changes no widget's geometry: update the scroll range and the
-                # scrollbar only (assigning virtual_size would re-layout the whole screen).
-                self.set_reactive(TimelineView.virtual_size, size)
-                self._scroll_update(size)
-            else:
-                self.virtual_size = size
+            # A narrower view may shrink the scroll range and so move the view: that is not the
+            # user scrolling back.
+            self._programmatic = True
+            try:
+                if self.is_mounted and self.virtual_size.height == len(ROWS) and min(width, self.virtual_size.width) > view:
+                    # Growing in time changes no widget's geometry: update the scroll range and
+                    # the scrollbar only (assigning virtual_size would re-layout the whole screen).
+                    self.set_reactive(TimelineView.virtual_size, size)
+                    self._scroll_update(size)
+                else:
+                    self.virtual_size = size
+            finally:
+                self._programmatic = False
 
     def _scroll_to_now(self) -> None:
-        target = max(0, self.col(self.model.now_audio_t) + 4 - self.scrollable_content_region.width)
+        target = self._page_x()
+        if int(self.scroll_x) == target:
+            return
         self._programmatic = True
         try:
             self.scroll_to(x=target, animate=False, immediate=True)
@@ -245,6 +322,7 @@ class TimelineView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._base_style = None
         self._chunks.clear()
         self._max_chunk = -1
 
@@ -263,10 +341,11 @@ class TimelineView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y >= len(ROWS):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base())
         x0 = int(self.scroll_x)
+        self._shown_x = x0
         first, last = x0 // CHUNK, (x0 + width - 1) // CHUNK
-        strip = Strip.join(self._chunk(y, c) for c in range(first, last + 1))
+        strip = Strip.join([self._chunk(y, c) for c in range(first, last + 1)])
         offset = x0 - first * CHUNK
         cropped = strip.crop(offset, offset + width)
         if offset > 0 and ROWS[y] in LABELLED_ROWS:
@@ -281,8 +360,14 @@ class TimelineView(ScrollView, can_focus=True):
         cut = offset
         while cut < len(text) and text[cut] in LABEL_CHARS:
             cut += 1
-        blank = Strip.blank(cut - offset, self.rich_style)
+        blank = Strip.blank(cut - offset, self._base())
         return Strip.join([blank, cropped.crop(cut - offset)])
+
+    def _base(self) -> Style:
+        """The widget's own style (cached: ``rich_style`` walks every ancestor)."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -291,18 +376,26 @@ class TimelineView(ScrollView, can_focus=True):
         return style
 
     def _chunk(self, row: int, chunk: int) -> Strip:
+        cached = self._chunks.get((row, chunk))
+        if cached is None:
+            self._chunk_cells(row, chunk)
+            cached = self._chunks.get((row, chunk))
+            assert cached is not None
+        return cached[1]
+
+    def _chunk_cells(self, row: int, chunk: int) -> CellRow:
+        """A lane's chunk as cells (drawn and cached if it is not cached)."""
         key = (row, chunk)
-        strip = self._chunks.get(key)
-        if strip is None:
-            first_col = chunk * CHUNK
-            cells = CellRow(CHUNK, self.rich_style)
-            painter = getattr(self, f"_paint_{ROWS[row]}")
-            painter(cells, first_col)
-            strip = cells.strip()
-            self.painted += 1
-            self._chunks.set(key, strip)
-            self._max_chunk = max(self._max_chunk, chunk)
-        return strip
+        cached = self._chunks.get(key)
+        if cached is not None:
+            return cached[0]
+        cells = CellRow(CHUNK, self._base())
+        painter = getattr(self, f"_paint_{ROWS[row]}")
+        painter(cells, chunk * CHUNK)
+        self.painted += 1
+        self._chunks.set(key, (cells, cells.strip()))
+        self._max_chunk = max(self._max_chunk, chunk)
+        return cells
 
     def _window(self, first_col: int, spill: int = SPILL) -> tuple[float, float]:
         """Audio times to look at for a chunk: from ``spill`` columns before it to its end."""
@@ -472,3 +565,14 @@ class TimelineGutter(Widget):
         if label and width > 1:
             cells.text(max(0, width - len(label) - 1), label[: width - 1], self.get_component_rich_style("gutter--label"))
         return cells.strip()
+
+
+def _changed(before: CellRow | None, after: CellRow) -> tuple[int, int] | None:
+    """The ``[first, end)`` cells where two chunks differ (all of them when there was none)."""
+    if before is None:
+        return 0, after.width
+    a_chars, b_chars, a_styles, b_styles = before.chars, after.chars, before.styles, after.styles
+    diff = [i for i in range(after.width) if a_chars[i] != b_chars[i] or a_styles[i] != b_styles[i]]
+    if not diff:
+        return None
+    return diff[0], diff[-1] + 1
