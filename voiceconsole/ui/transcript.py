@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from voiceconsole.session.history import KeyList
+from voiceconsole.ui.lines import set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
 
 Key = tuple[str, int]
@@ -111,10 +112,17 @@ class TranscriptView(ScrollView, can_focus=False):
         for i in range(first, len(self._keys)):
             self._offsets[i] = line
             line += len(self._strips(self._keys[i], width))
-        self.virtual_size = Size(width, line)
+        scroll_y = self.scroll_y
+        set_virtual_size(self, Size(width, line))  # no screen re-layout as the transcript grows
         if self.follow:
             self._scroll_to_end()
-        self.refresh()
+        top = self._offsets[first] if first < len(self._keys) else line
+        y0 = max(0, top - int(self.scroll_y))
+        height = self.scrollable_content_region.height
+        if self.scroll_y != scroll_y or not self.is_mounted:
+            self.refresh()
+        elif y0 < height:  # only the lines from the first changed entry down
+            self.refresh(Region(0, y0, self.scrollable_content_region.width, height - y0))
 
     def _scroll_to_end(self) -> None:
         height = self.scrollable_content_region.height

@@ -1,0 +1,106 @@
+"""The console repaints only the cells that changed (timeline, meters, transcript): what a
+terminal shows after all those partial updates must be exactly the screen a full repaint draws.
+
+The frames the app sends to the terminal (Textual's partial and full updates) are applied to
+a grid of (character, style) cells, as a terminal would; the grid is then compared with a full
+render of the screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.segment import ControlType
+from textual.geometry import Size
+
+from voiceconsole.ui.app import VoiceConsoleApp
+from voiceconsole.ui.scenes import SCENES, ScriptedController
+from voiceconsole.ui.themes import load_themes
+
+THEMES = load_themes([Path(__file__).resolve().parent.parent / "themes"])
+
+
+class Terminal:
+    """A grid of cells that takes the segments of Textual's updates."""
+
+    def __init__(self, size: Size) -> None:
+        self.width, self.height = size
+        self.cells: list[list[tuple[str, Any]]] = [[(" ", None)] * self.width for _ in range(self.height)]
+        self.frames = 0
+
+    def apply(self, renderable: Any, console: Any) -> None:
+        self.frames += 1
+        x = y = 0
+        for segment in renderable.__rich_console__(console, console.options):
+            if segment.control:
+                for code in segment.control:
+                    if code[0] == ControlType.CURSOR_MOVE_TO:
+                        x, y = code[1], code[2]
+                continue
+            if segment.text == "\n":
+                continue
+            for char in segment.text:
+                if 0 <= y < self.height and 0 <= x < self.width:
+                    self.cells[y][x] = (char, segment.style)
+                x += 1
+
+
+def screen_cells(app: VoiceConsoleApp) -> list[list[tuple[str, Any]]]:
+    """The screen drawn afresh: every widget's lines rendered again (none taken from the line
+    cache a partial refresh relies on)."""
+    for widget in app.screen.walk_children(with_self=True):
+        widget._styles_cache.clear()
+    rows = []
+    for strip in app.screen._compositor.render_strips():
+        row: list[tuple[str, Any]] = []
+        for segment in strip:
+            row.extend((char, segment.style) for char in segment.text)
+        rows.append(row)
+    return rows
+
+
+def diff(terminal: Terminal, screen: list[list[tuple[str, Any]]]) -> list[str]:
+    problems = []
+    for y, (shown, wanted) in enumerate(zip(terminal.cells, screen)):
+        if shown != wanted:
+            first = next(x for x, (a, b) in enumerate(zip(shown, wanted)) if a != b)
+            problems.append(
+                f"row {y} col {first}: terminal {''.join(c for c, _ in shown)!r} != screen {''.join(c for c, _ in wanted)!r}"
+            )
+    return problems
+
+
+async def test_partial_repaints_add_up_to_the_full_screen() -> None:
+    """Feed a whole conversation event by event (now moving, turns, replies, levels, a page
+    jump of the timeline); after every few events the terminal equals a full repaint."""
+    scene = SCENES["conversation"]()
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock), clock=clock, themes=THEMES)
+    size = Size(120, 40)
+    terminal = Terminal(size)
+    original = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        original(screen, renderable)
+        if renderable is not None:
+            terminal.apply(renderable, app.console)
+
+    app._display = display  # type: ignore[method-assign]
+    checked = 0
+    async with app.run_test(size=tuple(size)) as pilot:
+        await pilot.pause()
+        for i, event in enumerate(scene.events):
+            app.feed(event)
+            await pilot.pause(0)
+            if i % 25 == 24:
+                await pilot.pause()
+                assert diff(terminal, screen_cells(app)) == []
+                checked += 1
+        await pilot.pause()
+        app.flush()
+        await pilot.pause()
+        assert diff(terminal, screen_cells(app)) == []
+    assert checked > 5
+    assert terminal.frames > 20
+    assert app._timeline.scroll_x > 0  # the timeline paged on while it was fed
