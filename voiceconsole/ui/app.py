@@ -235,9 +235,14 @@ class VoiceConsoleApp(App[int]):
     # --- events in ----------------------------------------------------------------------------
 
     def feed(self, event: Event) -> None:
-        """Apply one event; the panels are redrawn once the current burst is over."""
+        """Apply one event; the panels are redrawn once the current burst is over.
+
+        An event that only moves "now" (a level reading) is drawn with the next frame tick,
+        together with the meters, so levels arriving every 20 ms cost no frames of their own.
+        """
         self.model.apply(event)
-        self._schedule_flush()
+        if self.model.dirt:
+            self._schedule_flush()
 
     def reset(self, events: Iterable[Event] = ()) -> None:
         """Start over from ``events`` (a replay seeking backwards)."""
@@ -300,6 +305,8 @@ class VoiceConsoleApp(App[int]):
                     meters.set_levels(source, level.rms_dbfs, level.peak_dbfs, 0)
         meters.tick()
         self._transcript.tick()
+        if not self._flush_pending:
+            self.flush()  # "now" moved with the levels: the timeline's new columns
         if self._clock_text() != self._clock_shown:  # the rest of the status changes by event or key
             self._update_status()
 

@@ -175,20 +175,28 @@ class TimelineView(ScrollView, can_focus=True):
             self._invalidate_from(start)
             self.refresh()
             return
-        rows = NOW_ROWS if now_only else range(len(ROWS))
-        for row, lo, hi in self._invalidate_from(start, diff_from=x0, rows=rows, before=0 if now_only else 1):
+        # Nothing is drawn past "now" but the labels of items up to it (at most SPILL columns).
+        rows, last = (NOW_ROWS, self._now_col()) if now_only else (range(len(ROWS)), self._now_col() + SPILL)
+        changes = self._invalidate_from(start, diff_from=x0, rows=rows, before=0 if now_only else 1, last_col=last)
+        for row, lo, hi in changes:
             self.refresh(Region(lo - x0, row, hi - lo, 1))
 
     def _invalidate_from(
-        self, audio_t: float, diff_from: int | None = None, rows: Sequence[int] = range(len(ROWS)), before: int = 1
+        self,
+        audio_t: float,
+        diff_from: int | None = None,
+        rows: Sequence[int] = range(len(ROWS)),
+        before: int = 1,
+        last_col: int | None = None,
     ) -> list[tuple[int, int, int]]:
-        """Drop the cached chunks of ``rows`` from ``audio_t`` on (and ``before`` chunks more).
+        """Drop the cached chunks of ``rows`` from ``audio_t`` on (and ``before`` chunks more),
+        up to the chunk of ``last_col`` (default: all).
 
         With ``diff_from`` (the scroll column of the lines on screen), redraw the dropped chunks
         that are on screen at once and return the cells that changed as ``(row, first_col,
         end_col)`` runs (screen-relative columns are ``col - diff_from``)."""
         first = max(0, self.col(audio_t) // CHUNK - before)
-        last = self._max_chunk
+        last = self._max_chunk if last_col is None else min(self._max_chunk, last_col // CHUNK)
         old: dict[tuple[int, int], CellRow] = {}
         for chunk in range(first, last + 1):
             for row in rows:
@@ -198,7 +206,7 @@ class TimelineView(ScrollView, can_focus=True):
                     if cached is not None:
                         old[key] = cached[0]
                 self._chunks.discard(key)
-        if len(rows) == len(ROWS):
+        if len(rows) == len(ROWS) and last == self._max_chunk:
             self._max_chunk = min(self._max_chunk, first - 1)
         if diff_from is None:
             return []
@@ -207,7 +215,7 @@ class TimelineView(ScrollView, can_focus=True):
         changes: list[tuple[int, int, int]] = []
         for row in rows:
             lo, hi = view_end, view_first
-            for chunk in range(max(first, view_first // CHUNK), (view_end - 1) // CHUNK + 1):
+            for chunk in range(max(first, view_first // CHUNK), min(last, (view_end - 1) // CHUNK) + 1):
                 before = old.get((row, chunk))
                 after = self._chunk_cells(row, chunk)
                 span = _changed(before, after)
