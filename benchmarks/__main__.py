@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +33,10 @@ BENCHMARKS: dict[str, str] = {
 }
 NEEDS_AUDIO = {"bargein", "capture"}
 CHILD_TIMEOUT_S = 240
+"""The parent kills a child still running after this (the child's own watchdog fires first)."""
+CHILD_WATCHDOG_S = CHILD_TIMEOUT_S - 20
+"""A child still running after this dumps its threads' stacks and exits with :data:`HUNG_EXIT`."""
+HUNG_EXIT = 124
 
 
 def _fmt(value: float | None) -> str:
@@ -125,13 +130,28 @@ def _stop_audio() -> None:
 
 
 def run_child(name: str, quick: bool, out: str) -> int:
-    """In the child: import one benchmark, run it, write its figures as JSON to ``out``."""
+    """In the child: import one benchmark, run it, write its figures as JSON to ``out``.
+
+    A watchdog ends a child that hangs: after :data:`CHILD_WATCHDOG_S` it prints every
+    thread's stack to stderr (the parent shows them) and exits with code
+    :data:`HUNG_EXIT`. Once the figures are written the child leaves at once, so a thread that
+    never ends cannot hold the interpreter's exit (it waits for executor threads).
+    """
+    import faulthandler
     import importlib
 
+    faulthandler.dump_traceback_later(CHILD_WATCHDOG_S, exit=False)
+    watchdog = threading.Timer(CHILD_WATCHDOG_S + 1.0, lambda: os._exit(HUNG_EXIT))
+    watchdog.daemon = True
+    watchdog.start()
     module = importlib.import_module(f"benchmarks.bench_{name}")
     figures = module.run(quick)
     Path(out).write_text(json.dumps([f.as_dict() for f in figures]))
-    return 0
+    watchdog.cancel()
+    faulthandler.cancel_dump_traceback_later()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def run_one(name: str, quick: bool, skip_reason: str | None) -> list[Figure]:
@@ -142,9 +162,14 @@ def run_one(name: str, quick: bool, skip_reason: str | None) -> list[Figure]:
     t0 = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=repo_root(), capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return [Figure(f"{name}: failed", "", note=f"timed out after {CHILD_TIMEOUT_S} s")]
+    except subprocess.TimeoutExpired as exc:
+        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        sys.stderr.write(stderr[-8000:])
+        return [Figure(f"{name}: failed", "", note=f"timed out after {CHILD_TIMEOUT_S} s (killed)")]
     took = time.monotonic() - t0
+    if proc.returncode == HUNG_EXIT:
+        sys.stderr.write(f"--- {name} hung; its threads' stacks:\n{proc.stderr[-12000:]}\n")
+        return [Figure(f"{name}: failed", "", note=f"hung: no result after {CHILD_WATCHDOG_S} s (thread stacks printed above the table)")]
     if proc.returncode != 0 or not out.exists():
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         sys.stderr.write(proc.stderr[-4000:])
