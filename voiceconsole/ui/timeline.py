@@ -21,7 +21,8 @@ speaker level.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from rich.style import Style
 from textual import events
@@ -44,6 +45,9 @@ CHUNK_CACHE = 2048
 """Cached chunk strips (about 7 screens of 9 lanes at 160 columns; older ones are redrawn)."""
 SPILL = 16
 """Columns a label may run past the item it belongs to (labels only run to the right)."""
+PAST_ENOUGH = 4
+"""Turns (or replies), newest first, wholly before a chunk after which older ones are not looked
+at: they follow one another in time, so a chunk costs the same in an hour-long session."""
 PAGE_MARGIN = 4
 """Columns kept free to the right of "now" while following."""
 
@@ -482,10 +486,12 @@ class TimelineView(ScrollView, can_focus=True):
         start, end = self._window(first_col)
         now = self.model.now_audio_t
         line, eager = self._style("turn"), self._style("eager")
-        for entry in self.model.turns.values():
+        for entry in _in_window(
+            self.model.turns,
+            lambda e: (e.end_audio_t if e.end_audio_t is not None else now) < start - self.seconds_per_col * SPILL,
+            lambda e: e.start_audio_t >= end,
+        ):
             stop = entry.end_audio_t if entry.end_audio_t is not None else now
-            if stop < start - self.seconds_per_col * SPILL or entry.start_audio_t >= end:
-                continue
             cells.fill(self.col(entry.start_audio_t) - first_col, self.col(stop) - first_col + 1, "─", line)
             for span in entry.eager_spans:
                 span_end = span.end if span.end is not None else now
@@ -536,12 +542,14 @@ class TimelineView(ScrollView, can_focus=True):
         now = self.model.now_audio_t
         wait, playing = self._style("wait"), self._style("playing")
         reply_style = self._style("reply")
-        for entry in self.model.replies.values():
+
+        def last_at(entry: Any) -> float:
             last = entry.play_end_audio_t
             if last is None:
                 last = now if entry.state in ("queued", "synthesizing", "playing") else entry.queued_audio_t
-            if last < start or entry.queued_audio_t >= end:
-                continue
+            return last
+
+        for entry in _in_window(self.model.replies, lambda e: last_at(e) < start, lambda e: e.queued_audio_t >= end):
             if entry.request_audio_t is not None:
                 wait_end = entry.first_audio_audio_t
                 if wait_end is None:
@@ -584,3 +592,27 @@ def _changed(before: CellRow | None, after: CellRow) -> tuple[int, int] | None:
     if not diff:
         return None
     return diff[0], diff[-1] + 1
+
+
+def _in_window(entries: Any, before: Callable[[Any], bool], after: Callable[[Any], bool]) -> list[Any]:
+    """The turns or replies of a chunk, oldest first (newer ones are drawn over older ones).
+
+    Looked for newest first, stopping after :data:`PAST_ENOUGH` wholly ``before`` the chunk, so
+    older entries are neither visited nor rebuilt."""
+    newest_first = getattr(entries, "reversed_values", None)
+    if newest_first is not None:
+        values: Iterable[Any] = newest_first()
+    else:
+        view = entries.values()
+        values = reversed(view) if hasattr(view, "__reversed__") else reversed(list(view))
+    found: list[Any] = []
+    past = 0
+    for entry in values:
+        if before(entry):
+            past += 1
+            if past >= PAST_ENOUGH:
+                break
+        elif not after(entry):
+            found.append(entry)
+    found.reverse()
+    return found
