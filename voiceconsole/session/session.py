@@ -449,32 +449,36 @@ class Session:
         while True:
             samples = await self._stt_q.get()
             try:
-                edges = await loop.run_in_executor(self._vad_executor, self.reference_vad.process, samples)
+                # The reference VAD runs beside the engine: the audio goes on the wire first.
+                vad = loop.run_in_executor(self._vad_executor, self.reference_vad.process, samples)
                 self.audio_samples_sent += samples.shape[0]
+                if not self._stt_failed:
+                    await self._send_to_stt(samples)
                 for tap in self.audio_taps:
                     tap("mic", samples, self.stt_rate)
-                for edge in edges:
+                for edge in await vad:
                     kind = SpeechStarted if edge.kind == "start" else SpeechStopped
                     self.emit(kind, speech_audio_t=edge.speech_audio_t)
-                if not self._stt_failed:
-                    try:
-                        await self.stt.send_audio(samples)
-                    except UserError as exc:
-                        self._stt_failed = True
-                        self.emit(EngineError, role="stt", engine=self.stt.name, message=str(exc), fatal=True)
-                    except Exception as exc:  # an engine bug must not take the console down
-                        log.exception("STT engine failed")
-                        self._stt_failed = True
-                        self.emit(
-                            EngineError,
-                            role="stt",
-                            engine=self.stt.name,
-                            message=f"{type(exc).__name__}: {exc}",
-                            hint="the STT engine stopped; restart the session",
-                            fatal=True,
-                        )
             finally:
                 self._stt_q.task_done()
+
+    async def _send_to_stt(self, samples: np.ndarray) -> None:
+        try:
+            await self.stt.send_audio(samples)
+        except UserError as exc:
+            self._stt_failed = True
+            self.emit(EngineError, role="stt", engine=self.stt.name, message=str(exc), fatal=True)
+        except Exception as exc:  # an engine bug must not take the console down
+            log.exception("STT engine failed")
+            self._stt_failed = True
+            self.emit(
+                EngineError,
+                role="stt",
+                engine=self.stt.name,
+                message=f"{type(exc).__name__}: {exc}",
+                hint="the STT engine stopped; restart the session",
+                fatal=True,
+            )
 
     async def _responder_stage(self) -> None:
         while True:
