@@ -9,6 +9,7 @@ import numpy as np
 
 FLOOR_DBFS = -120.0
 CLIP_LEVEL = 0.999
+_CLIP_DBFS = 20.0 * math.log10(CLIP_LEVEL)
 
 
 def to_dbfs(amplitude: float) -> float:
@@ -18,13 +19,20 @@ def to_dbfs(amplitude: float) -> float:
     return max(FLOOR_DBFS, 20.0 * math.log10(amplitude))
 
 
+def block_stats(samples: np.ndarray) -> tuple[float, float]:
+    """(sum of squares, peak amplitude) of a non-empty 1-D float block: two reductions, no
+    temporary arrays (this runs for every mic and speaker block)."""
+    sum_sq = float(np.dot(samples, samples)) if samples.ndim == 1 else float(np.square(samples, dtype=np.float64).sum())
+    peak = max(float(samples.max()), -float(samples.min()))
+    return sum_sq, peak
+
+
 def block_levels(samples: np.ndarray) -> tuple[float, float]:
     """(RMS dBFS, peak dBFS) of a float block."""
     if samples.size == 0:
         return FLOOR_DBFS, FLOOR_DBFS
-    peak = float(np.max(np.abs(samples)))
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    return to_dbfs(rms), to_dbfs(peak)
+    sum_sq, peak = block_stats(samples)
+    return to_dbfs(math.sqrt(sum_sq / samples.size)), to_dbfs(peak)
 
 
 @dataclass
@@ -42,7 +50,15 @@ class MeterSlot:
     def update(self, samples: np.ndarray) -> None:
         """Measure a block and store its levels."""
         self.rms_dbfs, self.peak_dbfs = block_levels(samples)
-        if self.peak_dbfs >= 20.0 * math.log10(CLIP_LEVEL):
+        if self.peak_dbfs >= _CLIP_DBFS:
+            self.clips += 1
+        self.updates += 1
+
+    def update_from(self, sum_sq: float, peak: float, count: int) -> None:
+        """Store the levels of a block already measured with :func:`block_stats`."""
+        self.rms_dbfs = to_dbfs(math.sqrt(sum_sq / count)) if count else FLOOR_DBFS
+        self.peak_dbfs = to_dbfs(peak) if count else FLOOR_DBFS
+        if self.peak_dbfs >= _CLIP_DBFS:
             self.clips += 1
         self.updates += 1
 
@@ -59,9 +75,16 @@ class LevelWindow:
     def add(self, samples: np.ndarray) -> tuple[float, float] | None:
         """Add a block; returns (rms_dbfs, peak_dbfs) when a window completes, else None."""
         if samples.size:
-            self._sum_sq += float(np.dot(samples, samples))
-            self._peak = max(self._peak, float(np.max(np.abs(samples))))
-            self._count += samples.size
+            return self.add_stats(*block_stats(samples), samples.size)
+        return self.add_stats(0.0, 0.0, 0)
+
+    def add_stats(self, sum_sq: float, peak: float, count: int) -> tuple[float, float] | None:
+        """As :meth:`add`, for a block of ``count`` samples already measured with :func:`block_stats`."""
+        if count:
+            self._sum_sq += sum_sq
+            if peak > self._peak:
+                self._peak = peak
+            self._count += count
         if self._count < self.window:
             return None
         rms = math.sqrt(self._sum_sq / self._count)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voiceconsole.audio.io import AudioSink, AudioSource
-from voiceconsole.audio.levels import LevelWindow, MeterSlot
+from voiceconsole.audio.levels import LevelWindow, MeterSlot, block_stats
 from voiceconsole.audio.playback import PlaybackBuffer
 from voiceconsole.audio.resample import StreamResampler
 from voiceconsole.clock import Clock, RealClock, VirtualClock
@@ -372,8 +372,9 @@ class Session:
             return
         if self.muted or (self.options.mute_while_speaking and self._reply_audible()):
             samples = np.zeros_like(samples)
-        self.meters.mic.update(samples)
-        level = self._mic_levels.add(samples)
+        stats = block_stats(samples)
+        self.meters.mic.update_from(*stats, samples.size)
+        level = self._mic_levels.add_stats(*stats, samples.size)
         if level is not None:
             self.emit(AudioLevel, source="mic", rms_dbfs=level[0], peak_dbfs=level[1])
         self._stt_q.put_nowait(samples)
@@ -415,8 +416,13 @@ class Session:
     def _on_speaker_block(self, block: np.ndarray) -> None:
         for tap in self.audio_taps:
             tap("speaker", block, self.sink.sample_rate)
-        self.meters.speaker.update(block)
-        level = self._speaker_levels.add(block)
+        if block.size:
+            stats = block_stats(block)
+            self.meters.speaker.update_from(*stats, block.size)
+            level = self._speaker_levels.add_stats(*stats, block.size)
+        else:
+            self.meters.speaker.update(block)
+            level = self._speaker_levels.add(block)
         if level is not None:
             self.emit(AudioLevel, source="speaker", rms_dbfs=level[0], peak_dbfs=level[1])
 

@@ -107,9 +107,15 @@ def check_stt_encoding(encoding: str) -> str:
 
 def encode_audio(samples: np.ndarray, encoding: str) -> bytes:
     """Float32 mono samples in [-1, 1] as the bytes of ``encoding`` (little-endian PCM or G.711)."""
-    data = np.clip(np.asarray(samples, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    data = np.asarray(samples, dtype=np.float32).reshape(-1)
     if encoding == "pcm_s16le":
-        return np.round(data * 32767.0).astype("<i2").tobytes()
+        # The same as round(clip(x, -1, 1) * 32767) (scaling is monotonic), in place on one
+        # temporary with bare ufuncs: this runs for every 20 ms block sent.
+        scaled = np.multiply(data, np.float32(32767.0))
+        np.minimum(scaled, np.float32(32767.0), out=scaled)
+        np.maximum(scaled, np.float32(-32767.0), out=scaled)
+        return np.rint(scaled, out=scaled).astype("<i2").tobytes()
+    data = np.clip(data, -1.0, 1.0)
     if encoding == "pcm_s32le":
         return np.round(data.astype(np.float64) * 2147483647.0).astype("<i4").tobytes()
     if encoding == "pcm_f32le":
