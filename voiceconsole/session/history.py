@@ -24,6 +24,30 @@ NO_INT = -(2**63)
 FLOAT, OPT_FLOAT, INT, OPT_INT, BOOL, STR, OPT_STR = "F", "f", "i", "I", "b", "s", "S"
 
 
+def widened(col: array, value: int) -> array:  # type: ignore[type-arg]
+    """``col`` with ``value`` appended: the same array, or a 64-bit copy if ``value`` overflows it.
+
+    Integer columns start as 32-bit arrays (turn and reply numbers, versions, milliseconds fit)
+    and are widened only if a value needs it; callers keep the returned array.
+    """
+    try:
+        col.append(value)
+    except OverflowError:
+        col = array("q", col)
+        col.append(value)
+    return col
+
+
+def inserted(col: array, i: int, value: int) -> array:  # type: ignore[type-arg]
+    """``col`` with ``value`` inserted at ``i`` (widened to 64 bits like :func:`widened`)."""
+    try:
+        col.insert(i, value)
+    except OverflowError:
+        col = array("q", col)
+        col.insert(i, value)
+    return col
+
+
 class TextBuffer:
     """Strings appended into one UTF-8 buffer; each is read back by its (start, length)."""
 
@@ -57,7 +81,7 @@ class NumberIndex:
     __slots__ = ("nums", "_pos")
 
     def __init__(self) -> None:
-        self.nums = array("q")
+        self.nums = array("i")  # widened to 64 bits if a key needs it
         self._pos: dict[int, int] | None = None
 
     def __len__(self) -> int:
@@ -71,7 +95,11 @@ class NumberIndex:
             self._pos = {n: i for i, n in enumerate(nums)}
         if self._pos is not None:
             self._pos.setdefault(num, pos)
-        nums.append(num)
+        try:
+            nums.append(num)
+        except OverflowError:
+            self.nums = array("q", nums)
+            self.nums.append(num)
         return pos
 
     def find(self, num: int) -> int:
@@ -86,21 +114,35 @@ class NumberIndex:
 class Columns:
     """Typed arrays for the fields of records of one type (see the field codes above)."""
 
-    __slots__ = ("spec", "cols", "text")
+    __slots__ = ("spec", "cols", "text", "_count")
 
     def __init__(self, spec: Iterable[tuple[str, str]]) -> None:
         self.spec = tuple(spec)
         self.text = TextBuffer()
+        self._count = 0
         self.cols: dict[str, Any] = {}
         for name, code in self.spec:
             if code in (FLOAT, OPT_FLOAT):
                 self.cols[name] = array("d")
-            elif code in (INT, OPT_INT):
+            elif code == INT:
+                self.cols[name] = array("i")  # widened to 64 bits by _put if a value needs it
+            elif code == OPT_INT:
                 self.cols[name] = array("q")
             elif code == BOOL:
                 self.cols[name] = array("B")
+            elif code == STR:
+                self.cols[name] = (array("i"), array("H"))  # start in the buffer, length (widened)
             else:
-                self.cols[name] = (array("q"), array("I"))  # start in the buffer, length (-1: None)
+                self.cols[name] = {}  # row -> text; rows without one hold None (optional texts are rare)
+
+    def _put(self, name: str, value: int) -> None:
+        """Append ``value`` to an integer column, widening it to 64 bits on overflow."""
+        col = self.cols[name]
+        try:
+            col.append(value)
+        except OverflowError:
+            col = self.cols[name] = array("q", col)
+            col.append(value)
 
     def append(self, obj: object) -> None:
         """Store the spec's fields of ``obj`` as one more row."""
@@ -112,20 +154,28 @@ class Columns:
             elif code == OPT_FLOAT:
                 cols[name].append(math.nan if value is None else value)
             elif code == INT:
-                cols[name].append(value)
+                self._put(name, value)
             elif code == OPT_INT:
                 cols[name].append(NO_INT if value is None else value)
             elif code == BOOL:
                 cols[name].append(1 if value else 0)
-            else:
+            elif code == STR:
+                start, length = (-1, 0) if value is None else self.text.add(value)
                 starts, lengths = cols[name]
-                if value is None:
-                    starts.append(-1)
-                    lengths.append(0)
-                else:
-                    start, length = self.text.add(value)
+                try:
                     starts.append(start)
+                except OverflowError:
+                    starts = array("q", starts)
+                    starts.append(start)
+                try:
                     lengths.append(length)
+                except OverflowError:
+                    lengths = array("I", lengths)
+                    lengths.append(length)
+                cols[name] = (starts, lengths)
+            elif value is not None:
+                cols[name][self._count] = value
+        self._count += 1
 
     def fields(self, i: int) -> dict[str, Any]:
         """Row ``i`` as keyword arguments."""
@@ -142,10 +192,12 @@ class Columns:
                 out[name] = None if v == NO_INT else v
             elif code == BOOL:
                 out[name] = bool(cols[name][i])
-            else:
+            elif code == STR:
                 starts, lengths = cols[name]
                 start = starts[i]
                 out[name] = None if start < 0 else self.text.get(start, lengths[i])
+            else:
+                out[name] = cols[name].get(i)
         return out
 
     def value(self, name: str, i: int) -> Any:
@@ -335,7 +387,7 @@ class KeyList:
 
     def __init__(self, keys: Iterable[tuple[str, int]] = ()) -> None:
         self._kind = array("B")
-        self._num = array("q")
+        self._num = array("i")  # widened to 64 bits if a number needs it
         self._names: list[str] = []
         for key in keys:
             self.append(key)
@@ -348,8 +400,12 @@ class KeyList:
         except ValueError:
             code = len(self._names)
             self._names.append(kind)
+        try:
+            self._num.append(num)
+        except OverflowError:
+            self._num = array("q", self._num)
+            self._num.append(num)
         self._kind.append(code)
-        self._num.append(num)
 
     def __len__(self) -> int:
         return len(self._num)
@@ -387,4 +443,4 @@ class KeyList:
         return f"KeyList({list(self)!r})"
 
 
-__all__ = ["Columns", "FoldedMap", "KeyList", "NumberIndex", "TextBuffer"]
+__all__ = ["Columns", "FoldedMap", "KeyList", "NumberIndex", "TextBuffer", "inserted", "widened"]

@@ -64,6 +64,8 @@ from voiceconsole.session.history import (
     STR,
     FoldedMap,
     KeyList,
+    inserted,
+    widened,
 )
 from voiceconsole.session.metrics import MetricsBuilder, TurnMetrics
 
@@ -259,23 +261,24 @@ class LevelTrack:
     """Levels of one stream over audio time (RMS and peak dBFS), appended in time order.
 
     Stored compactly: the last :data:`LEVEL_FULL_WINDOW_S` seconds as typed arrays at full
-    resolution, everything older folded into :data:`LEVEL_BUCKET_S` buckets (loudest RMS and
-    peak of each), so memory grows by a few bytes per audio second however long the session.
+    resolution, everything older folded into :data:`LEVEL_BUCKET_S` buckets holding the loudest
+    RMS of each (what the timeline draws; old peaks are not kept). Buckets are dense from the
+    first one (bucket ``k`` starts at ``(first + k) * LEVEL_BUCKET_S``, ``nan``: no reading), so a
+    bucket costs 4 bytes and memory grows by 8 bytes per audio second however long the session.
     """
 
-    __slots__ = ("_times", "_rms", "_peak", "_old_times", "_old_rms", "_old_peak")
+    __slots__ = ("_times", "_rms", "_peak", "_old_first", "_old_rms")
 
     def __init__(self) -> None:
         self._times = array("d")
         self._rms = array("f")
         self._peak = array("f")
-        self._old_times = array("d")  # bucket starts (multiples of LEVEL_BUCKET_S), ascending
+        self._old_first = 0  # bucket number of _old_rms[0]
         self._old_rms = array("f")
-        self._old_peak = array("f")
 
     def __len__(self) -> int:
         """Readings kept at full resolution plus buckets of older ones."""
-        return len(self._times) + len(self._old_times)
+        return len(self._times) + len(self._old_rms)
 
     def add(self, at: float, rms: float, peak: float) -> None:
         """Append one reading at audio time ``at``."""
@@ -287,20 +290,21 @@ class LevelTrack:
 
     def _fold(self, count: int) -> None:
         """Move the oldest ``count`` readings into the bucketed history."""
-        times, rms, peak = self._times, self._rms, self._peak
-        old_t, old_r, old_p = self._old_times, self._old_rms, self._old_peak
+        times, rms = self._times, self._rms
+        old_r = self._old_rms
         for i in range(count):
-            bucket = math.floor(times[i] / LEVEL_BUCKET_S) * LEVEL_BUCKET_S
-            if old_t and old_t[-1] == bucket:
-                if rms[i] > old_r[-1]:
+            bucket = math.floor(times[i] / LEVEL_BUCKET_S)
+            if not old_r:
+                self._old_first = bucket
+            k = bucket - self._old_first
+            if k < len(old_r):
+                last = old_r[-1]
+                if last != last or rms[i] > last:
                     old_r[-1] = rms[i]
-                if peak[i] > old_p[-1]:
-                    old_p[-1] = peak[i]
             else:
-                old_t.append(bucket)
+                old_r.extend([math.nan] * (k - len(old_r)))
                 old_r.append(rms[i])
-                old_p.append(peak[i])
-        del times[:count], rms[:count], peak[:count]
+        del times[:count], rms[:count], self._peak[:count]
 
     def max_rms(self, start: float, end: float) -> float | None:
         """Loudest RMS among level windows in ``[start, end)``, else the last one before.
@@ -308,12 +312,16 @@ class LevelTrack:
         Where only buckets are left (old history), a bucket overlapping the range counts.
         """
         best: float | None = None
-        old_t = self._old_times
-        if old_t and start < old_t[-1] + LEVEL_BUCKET_S:
-            lo = bisect_right(old_t, start - LEVEL_BUCKET_S + 1e-9)
-            hi = bisect_left(old_t, end)
-            if hi > lo:
-                best = max(self._old_rms[lo:hi])
+        old_r = self._old_rms
+        first = self._old_first
+        if old_r and start < (first + len(old_r) - 1) * LEVEL_BUCKET_S + LEVEL_BUCKET_S:
+            # buckets starting after start - bucket (overlapping) and before end
+            lo = max(0, math.floor((start - LEVEL_BUCKET_S + 1e-9) / LEVEL_BUCKET_S) + 1 - first)
+            hi = min(len(old_r), max(0, math.ceil(end / LEVEL_BUCKET_S) - first))
+            for k in range(lo, hi):
+                value = old_r[k]
+                if value == value and (best is None or value > best):
+                    best = value
         times = self._times
         lo = bisect_left(times, start)
         hi = bisect_left(times, end)
@@ -333,7 +341,7 @@ class MarkList:
     def __init__(self) -> None:
         self._at = array("d")
         self._kind = array("B")
-        self._num = array("q")  # a numeric label, -1: none, -2: a text label in _text
+        self._num = array("i")  # a numeric label, -1: none, -2: a text label in _text (widened if needed)
         self._text: dict[int, str] = {}
         self._kinds: list[str] = []
 
@@ -352,9 +360,9 @@ class MarkList:
         else:
             num = -2
             self._text[len(self._at)] = label
+        self._num = widened(self._num, num)
         self._at.append(mark.at)
         self._kind.append(kind)
-        self._num.append(num)
 
     def __len__(self) -> int:
         return len(self._at)
@@ -505,8 +513,8 @@ class GapRow:
         self.start = array("d")
         self.end = array("d")
         self.kind = array("B")
-        self.ms = array("q")
-        self.num = array("q")
+        self.ms = array("i")  # widened to 64 bits if a value needs it
+        self.num = array("i")
 
     def __len__(self) -> int:
         return len(self.start)
@@ -517,8 +525,8 @@ class GapRow:
         self.start.insert(i, start)
         self.end.insert(i, end)
         self.kind.insert(i, kind)
-        self.ms.insert(i, ms)
-        self.num.insert(i, num)
+        self.ms = inserted(self.ms, i, ms)
+        self.num = inserted(self.num, i, num)
 
     def find(self, kind: int, num: int) -> int:
         """Position of the gap of ``(kind, num)`` searching from the newest, or -1."""
@@ -601,8 +609,8 @@ class GapStore(Mapping[tuple[Any, ...], Gap]):
             old = self._gap(r, i)
             self.rows[r].remove(i)
         else:
-            nums = self._keys.setdefault(kind, array("q"))
-            nums.insert(bisect_right(nums, num), num)
+            nums = self._keys.get(kind, array("i"))
+            self._keys[kind] = inserted(nums, bisect_right(nums, num), num)
         rows = self._kind_rows.setdefault(kind, [])
         if gap.row not in rows:
             rows.append(gap.row)
