@@ -59,6 +59,7 @@ from voiceconsole.clock import RealClock
 from voiceconsole.events import Event
 from voiceconsole.ui.lines import LineText
 from voiceconsole.ui.model import ConsoleModel, ErrorInfo
+from voiceconsole.ui.paintcache import install_frame_caches
 from voiceconsole.ui.panels import MetricsTable, QueueView, VuMeters, engine_text
 from voiceconsole.ui.screens import HelpScreen
 from voiceconsole.ui.themes import ThemeSet, load_themes
@@ -68,6 +69,11 @@ from voiceconsole.ui.transcript import TranscriptView
 log = logging.getLogger(__name__)
 
 METER_HZ = 30
+REST_HZ = 5
+"""Frame tick while nothing moves (meters at rest, no events): woken to METER_HZ by the next event
+or the first level change it sees."""
+REST_AFTER_TICKS = 15
+"""Quiet ticks at METER_HZ (half a second) before the tick slows to REST_HZ."""
 DEFAULT_HINTS = {
     "stt": "check --stt and its settings; the offline engine (--stt local) needs no network or key",
     "tts": "check --tts and its settings; replies still show here; try --tts local",
@@ -147,6 +153,10 @@ class VoiceConsoleApp(App[int]):
         self._dismissed_errors = 0
         self._clock_shown = ""
         self._session_failure: str | None = None
+        self._frame_timers: dict[int, Any] = {}
+        self._frame_hz = METER_HZ
+        self._quiet_ticks = 0
+        self._events_since_tick = False
         self.exit_code = 0
         for event in events:
             self.model.apply(event)
@@ -190,6 +200,7 @@ class VoiceConsoleApp(App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        install_frame_caches(self.screen)
         self.query_one("#transcript").border_title = "transcript"
         self.query_one("#queue").border_title = "TTS queue"
         self.query_one("#meters").border_title = "levels"
@@ -205,7 +216,10 @@ class VoiceConsoleApp(App[int]):
             run = getattr(self.controller, "run", None)
             if run is not None and inspect.iscoroutinefunction(run) and not getattr(self.controller, "running", False):
                 self._session_task = asyncio.create_task(self._run_session(), name="vc-session")
-        self.set_interval(1 / METER_HZ, self._tick, name="vc-frame")
+        # Two timers made here, in the app's context (feed may run outside it), switched by
+        # pause/resume: one of them runs at a time.
+        for hz in (METER_HZ, REST_HZ):
+            self._frame_timers[hz] = self.set_interval(1 / hz, self._tick, name=f"vc-frame-{hz}hz", pause=hz != METER_HZ)
         self._ui_ready = True
         self.flush()
 
@@ -241,6 +255,9 @@ class VoiceConsoleApp(App[int]):
         together with the meters, so levels arriving every 20 ms cost no frames of their own.
         """
         self.model.apply(event)
+        self._events_since_tick = True
+        if self._frame_hz != METER_HZ and self._ui_ready:
+            self._set_frame_rate(METER_HZ)
         if self.model.dirt:
             self._schedule_flush()
 
@@ -292,7 +309,32 @@ class VoiceConsoleApp(App[int]):
         if dirt.status:
             self._update_status()
 
+    def _set_frame_rate(self, hz: int) -> None:
+        """Run the frame tick (meters, "now", heard words, clock) ``hz`` times a second."""
+        timers = self._frame_timers
+        if hz not in timers or hz == self._frame_hz:
+            return
+        timers[self._frame_hz].pause()
+        self._frame_hz = hz
+        self._quiet_ticks = 0
+        timers[hz].resume()
+
     def _tick(self) -> None:
+        moved = self._draw_tick()
+        # At rest (no events, meters still, no reply being heard) the tick slows down; the
+        # next event (feed) or the first level change a slow tick sees brings it back.
+        if moved or self._events_since_tick:
+            self._quiet_ticks = 0
+            if self._frame_hz != METER_HZ:
+                self._set_frame_rate(METER_HZ)
+        elif self._frame_hz == METER_HZ:
+            self._quiet_ticks += 1
+            if self._quiet_ticks >= REST_AFTER_TICKS:
+                self._set_frame_rate(REST_HZ)
+        self._events_since_tick = False
+
+    def _draw_tick(self) -> bool:
+        """One frame tick; True if the meters or the transcript moved."""
         meters = self._meters
         slots = getattr(self.controller, "meters", None)
         for source in ("mic", "speaker"):
@@ -303,12 +345,13 @@ class VoiceConsoleApp(App[int]):
                 level = self.model.last_level.get(source)
                 if level is not None:
                     meters.set_levels(source, level.rms_dbfs, level.peak_dbfs, 0)
-        meters.tick()
-        self._transcript.tick()
+        moved = meters.tick()
+        moved = self._transcript.tick() or moved
         if not self._flush_pending:
             self.flush()  # "now" moved with the levels: the timeline's new columns
         if self._clock_text() != self._clock_shown:  # the rest of the status changes by event or key
             self._update_status()
+        return moved
 
     # --- status and errors ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,13 +51,13 @@ class QueueView(ScrollView, can_focus=False):
     def __init__(self, model: ConsoleModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model = model
-        self._numbers: list[int] = []
+        self._numbers = array("q")  # reply numbers in queue order (8 bytes each, however many)
         self._cache: LRUCache[int, tuple[tuple[int, int], Strip]] = LRUCache(256)
 
     def update_replies(self, changed: set[int]) -> None:
         """Take in new replies and redraw changed ones; keeps the newest in view."""
         known = len(self._numbers)
-        self._numbers.extend(n for n in list(self.model.replies)[known:])
+        self._numbers.extend(self.model.replies.keys_from(known))
         for number in changed:
             self._cache.discard(number)
         set_virtual_size(self, Size(self.scrollable_content_region.width, len(self._numbers) + 1))
@@ -194,12 +195,13 @@ class VuMeters(Widget, can_focus=False):
         """A new reading for ``mic`` or ``speaker``."""
         self.meters[source].update(rms_db, peak_db, clips, self.now())
 
-    def tick(self) -> None:
-        """Redraw the cells of the meters that moved."""
+    def tick(self) -> bool:
+        """Redraw the cells of the meters that moved; True if any did."""
         width = self.content_region.width
         if width != self._width:
             self._drop_lines()
-            return
+            return True
+        moved = False
         now = self.now()
         bar = self._bar_width()
         for y, meter in enumerate(self.meters.values()):
@@ -207,6 +209,7 @@ class VuMeters(Widget, can_focus=False):
                      round(meter.level, 1), meter.clipping(now))
             if shown == self._shown[y]:
                 continue
+            moved = True
             self._shown[y] = shown
             before = self._rows[y]
             after = self._meter_row(y, width)
@@ -217,6 +220,7 @@ class VuMeters(Widget, can_focus=False):
             diff = [i for i in range(width) if before.chars[i] != after.chars[i] or before.styles[i] != after.styles[i]]
             if diff:
                 self.refresh(Region(diff[0], y, diff[-1] + 1 - diff[0], 1))
+        return moved
 
     def _drop_lines(self) -> None:
         self._rows = [None, None, None]

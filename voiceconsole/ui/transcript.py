@@ -94,15 +94,19 @@ class TranscriptView(ScrollView, can_focus=False):
             self._cache.discard(key)
         self._relayout(first)
 
-    def tick(self) -> None:
-        """Re-render the reply being heard (its highlighted words move with time)."""
+    def tick(self) -> bool:
+        """Re-render the reply being heard (its highlighted words move with time).
+
+        True while a reply is playing (its words may light up on any tick).
+        """
         playing = self.model.playing_reply()
         if playing is None:
-            return
+            return False
         key = ("reply", playing.reply)
         cached = self._cache.get(key)
         if cached is not None and cached[0] != self._signature(key):
             self.update_entries({key}, False)
+        return True
 
     def _relayout(self, first: int) -> None:
         width = self._content_width()

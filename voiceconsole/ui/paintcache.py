@@ -1,0 +1,72 @@
+"""Clean widgets hand the compositor their last lines instead of rebuilding them.
+
+Textual's compositor asks every widget whose clip overlaps a frame's changed area for all of
+its lines (the screen's direct children always: their clip is the whole screen). Each such call
+recomputes the widget's background colours, border-title styles and line filters before it
+looks at its own line cache, although nothing about a clean widget has changed.
+
+:class:`FrameCache` is a drop-in for a widget's styles cache that keeps the strips it returned
+last and returns the same list while the widget has not been marked dirty (every repaint goes
+through ``set_dirty``/``clear``, which bump a version), and the crop, size, theme, filters and
+hover state are the same. :func:`install_frame_caches` puts one on every widget of a tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual._styles_cache import StylesCache
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+class FrameCache(StylesCache):
+    """A styles cache that returns a clean widget's last strips unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._version = 0
+        self._last_key: tuple[Any, ...] | None = None
+        self._last_strips: list[Strip] = []
+
+    def set_dirty(self, *regions: Region) -> None:
+        """Mark lines dirty (and forget the last frame's strips)."""
+        self._version += 1
+        super().set_dirty(*regions)
+
+    def clear(self) -> None:
+        """Forget every cached line."""
+        self._version += 1
+        super().clear()
+
+    def render_widget(self, widget: Widget, crop: Region) -> list[Strip]:
+        """The widget's lines within ``crop``; the last ones again if nothing changed."""
+        app = widget.app
+        hover = widget.hover_style if widget.auto_links else None
+        key = (
+            self._version,
+            crop,
+            widget.size,
+            app.theme,
+            app.ansi_theme,
+            tuple(app.get_line_filters()),
+            hover,
+        )
+        if key == self._last_key:
+            return self._last_strips
+        strips = super().render_widget(widget, crop)
+        # Rendering may itself mark lines clean or dirty; key on the version after it.
+        self._last_key = (self._version, *key[1:])
+        self._last_strips = strips
+        return strips
+
+
+def install_frame_caches(root: Widget) -> None:
+    """Give ``root`` and every widget below it a :class:`FrameCache` (idempotent)."""
+    for widget in root.walk_children(with_self=True):
+        if isinstance(widget, Widget) and not isinstance(widget._styles_cache, FrameCache):
+            widget._styles_cache = FrameCache()
+
+
+__all__ = ["FrameCache", "install_frame_caches"]
