@@ -122,7 +122,9 @@ class AudioStreamer:
         loop = asyncio.get_running_loop()
         step = min(self.fill_chunk_s, self.idle_after_s)
         while True:
-            await asyncio.sleep(step)
+            # While audio flows, sleep until the stream could first count as idle (not every
+            # step: that would be ten wakeups a second on the session loop for nothing).
+            await asyncio.sleep(max(step, self._last_sent + self.idle_after_s - loop.time()))
             idle = loop.time() - self._last_sent
             if idle < self.idle_after_s or not self._socket.connected:
                 continue
