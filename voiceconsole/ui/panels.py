@@ -53,6 +53,7 @@ class QueueView(ScrollView, can_focus=False):
         self.model = model
         self._numbers = array("q")  # reply numbers in queue order (8 bytes each, however many)
         self._cache: LRUCache[int, tuple[tuple[int, int], Strip]] = LRUCache(256)
+        self._drawn_rows = -1  # replies in the queue when it was last refreshed
 
     def update_replies(self, changed: set[int]) -> None:
         """Take in new replies and redraw changed ones; keeps the newest in view."""
@@ -61,9 +62,22 @@ class QueueView(ScrollView, can_focus=False):
         for number in changed:
             self._cache.discard(number)
         set_virtual_size(self, Size(self.scrollable_content_region.width, len(self._numbers) + 1))
+        drawn, self._drawn_rows = self._drawn_rows, len(self._numbers)
         if len(self._numbers) != known:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
-        self.refresh()
+        if len(self._numbers) != drawn or not self.is_mounted:  # rows added (or a reset)
+            self.refresh()
+            return
+        # Nothing added: only the rows of the replies that changed (a state, a timing) repaint.
+        numbers, top = self._numbers, int(self.scroll_y)
+        region = self.scrollable_content_region
+        for number in changed:
+            for i in range(len(numbers) - 1, -1, -1):  # changed replies are nearly always recent
+                if numbers[i] == number:
+                    y = i + 1 - top
+                    if 0 <= y < region.height:
+                        self.refresh(Region(0, y, region.width, 1))
+                    break
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -326,10 +340,19 @@ class MetricsTable(Widget, can_focus=False):
 
     def update_metrics(self) -> None:
         """Redraw if the metrics changed."""
-        if self.metrics.version != self._version:
-            self._version = self.metrics.version
+        if self.metrics.version == self._version:
+            return
+        self._version = self.metrics.version
+        width = self.size.width
+        if not self._lines or self._width != width or not self.is_mounted:
             self._lines = []
             self.refresh()
+            return
+        # Only the rows whose text or styles changed repaint (a turn moves a few of them).
+        before, self._lines = self._lines, self._render_all(width)
+        for y, line in enumerate(self._lines):
+            if y >= len(before) or line != before[y]:
+                self.refresh(Region(0, y, width, 1))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -55,6 +55,7 @@ class TranscriptView(ScrollView, can_focus=False):
         self._offsets = array("q")  # first line of each entry
         self._cache: LRUCache[Key, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
         self._width = 0
+        self._lines_total = 0  # content lines laid out last (what is drawn below them is blank)
         self.rendered = 0
         """Entries rendered to strips so far (the others come from the cache)."""
 
@@ -117,12 +118,15 @@ class TranscriptView(ScrollView, can_focus=False):
             self._offsets[i] = line
             line += len(self._strips(self._keys[i], width))
         scroll_y = self.scroll_y
+        drawn_to, self._lines_total = self._lines_total, line
         set_virtual_size(self, Size(width, line))  # no screen re-layout as the transcript grows
         if self.follow:
             self._scroll_to_end()
         top = self._offsets[first] if first < len(self._keys) else line
         y0 = max(0, top - int(self.scroll_y))
-        height = self.scrollable_content_region.height
+        # Down to the end of the content drawn before or now, whichever is lower: the blank lines
+        # below it stay as they are.
+        height = min(self.scrollable_content_region.height, max(line, drawn_to) - int(self.scroll_y))
         if self.scroll_y != scroll_y or not self.is_mounted:
             self.refresh()
         elif y0 < height:  # only the lines from the first changed entry down
