@@ -320,6 +320,8 @@ class VoiceConsoleApp(App[int]):
         timers[hz].resume()
 
     def _tick(self) -> None:
+        if any(w._closing or w._closed for w in (self._meters, self._transcript, self._timeline)):
+            return  # the app is shutting down: its panels are being removed
         moved = self._draw_tick()
         # At rest (no events, meters still, no reply being heard) the tick slows down; the
         # next event (feed) or the first level change a slow tick sees brings it back.

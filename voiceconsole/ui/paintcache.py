@@ -7,8 +7,9 @@ looks at its own line cache, although nothing about a clean widget has changed.
 
 :class:`FrameCache` is a drop-in for a widget's styles cache that keeps the strips it returned
 last and returns the same list while the widget has not been marked dirty (every repaint goes
-through ``set_dirty``/``clear``, which bump a version), and the crop, size, theme, filters and
-hover state are the same. :func:`install_frame_caches` puts one on every widget of a tree.
+through ``set_dirty``/``clear``, which bump a version; a resize or a style change does too), and
+the crop, theme, filters and hover state are the same. :func:`install_frame_caches` puts one on
+every widget of a tree.
 """
 
 from __future__ import annotations
@@ -42,17 +43,11 @@ class FrameCache(StylesCache):
 
     def render_widget(self, widget: Widget, crop: Region) -> list[Strip]:
         """The widget's lines within ``crop``; the last ones again if nothing changed."""
+        # A resize, a style or theme change repaints the widget (a new version); the theme,
+        # filters and hover state are in the key all the same, as they are cheap to read.
         app = widget.app
         hover = widget.hover_style if widget.auto_links else None
-        key = (
-            self._version,
-            crop,
-            widget.size,
-            app.theme,
-            app.ansi_theme,
-            tuple(app.get_line_filters()),
-            hover,
-        )
+        key = (self._version, crop, app.theme, tuple(app.get_line_filters()), hover)
         if key == self._last_key:
             return self._last_strips
         strips = super().render_widget(widget, crop)
