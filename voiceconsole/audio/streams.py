@@ -292,6 +292,9 @@ class DeviceSource(_DeviceWorker):
         """Input overflows so far: PortAudio's, plus blocks dropped because the ring was full."""
         self._waiting = False
         self._event_ready: asyncio.Event | None = None
+        self._wait_started = 0.0
+        self._stalled = False
+        self._stall_timer: asyncio.TimerHandle | None = None
 
     def _make_stream(self, channels: int) -> Any:
         return self._sd.InputStream(
@@ -367,20 +370,44 @@ class DeviceSource(_DeviceWorker):
                     yield silence
 
     async def _wait_for_data(self) -> bool:
-        """Wait for the callback; False when it stalled for ``stall_timeout_s``."""
-        assert self._event_ready is not None
+        """Wait for the callback; False when it stalled for ``stall_timeout_s``.
+
+        A plain wait on the event: ``asyncio.wait_for`` would cost a task and a timer for every
+        20 ms block. One stall timer, re-armed lazily (about once per ``stall_timeout_s`` while
+        audio flows), wakes the wait instead when no audio came for that long."""
+        assert self._event_ready is not None and self._loop is not None
         self._event_ready.clear()
         self._waiting = True
         if self._read < self._written or self._finished or self._closed:
             self._waiting = False
             return True
+        now = self._loop.time()
+        self._wait_started = now
+        self._stalled = False
+        if self._stall_timer is None:
+            self._stall_timer = self._loop.call_at(now + self.stall_timeout_s, self._check_stall)
         try:
-            await asyncio.wait_for(self._event_ready.wait(), timeout=self.stall_timeout_s)
-        except asyncio.TimeoutError:
-            return self._closed
+            await self._event_ready.wait()
         finally:
             self._waiting = False
-        return True
+        return self._closed or not self._stalled or self._read < self._written or self._finished
+
+    def _check_stall(self) -> None:
+        """On the loop: wake a wait that has gone ``stall_timeout_s`` without audio, else re-arm."""
+        assert self._loop is not None
+        self._stall_timer = None
+        if self._closed:
+            return
+        if self._waiting:
+            due = self._wait_started + self.stall_timeout_s
+            if self._loop.time() >= due:
+                self._stalled = True
+                if self._event_ready is not None:
+                    self._event_ready.set()
+                return
+        else:
+            due = self._loop.time() + self.stall_timeout_s
+        self._stall_timer = self._loop.call_at(due, self._check_stall)
 
     async def _recover(self, detail: str) -> AsyncIterator[np.ndarray]:
         assert self._loop is not None
@@ -408,6 +435,9 @@ class DeviceSource(_DeviceWorker):
     async def close(self) -> None:
         """Stop capturing and release the device."""
         self._closed = True
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
         self._wake()
         self._report_xruns(self.overflows, "overflow", force=True)
         await self._release()
