@@ -359,6 +359,14 @@ class FoldedMap(Mapping[int, T], Generic[T]):
         nums = self._index.nums
         return [read(revived[n]) if n in revived else col[i] for i, n in enumerate(nums)]
 
+    def keys_from(self, start: int) -> list[int]:
+        """The numbers of the records from position ``start`` on (insertion order), without
+        listing the older ones."""
+        nums = self._index.nums
+        keys = list(nums[start:]) if start < len(nums) else []
+        live = list(self._live)
+        return keys + live[max(0, start - len(nums)) :]
+
     def last_keys(self, n: int) -> list[int]:
         """The numbers of the newest ``n`` records, oldest first."""
         keys = list(self._live)[-n:]
