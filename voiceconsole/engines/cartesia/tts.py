@@ -120,7 +120,11 @@ class CartesiaTts:
             produced = False
             while True:
                 try:
-                    kind, value = await asyncio.wait_for(ctx.queue.get(), self.reply_timeout_s)
+                    # Only a wait needs the timeout (wait_for costs a task and a timer per message).
+                    if ctx.queue.empty():
+                        kind, value = await asyncio.wait_for(ctx.queue.get(), self.reply_timeout_s)
+                    else:
+                        kind, value = ctx.queue.get_nowait()
                 except asyncio.TimeoutError:
                     await self.socket.send(tts_cancel(ctx.context_id))
                     raise TtsError(f"no answer from Cartesia TTS for {self.reply_timeout_s:g} s") from None
