@@ -50,8 +50,6 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from voiceconsole.events import (
     Event,
     InterruptCommand,
@@ -180,31 +178,12 @@ def summarize(turns: Iterable[TurnMetrics], keys: Sequence[str] = METRIC_KEYS) -
 
 
 def summarize_values(key: str, values: Sequence[float]) -> MetricSummary:
-    """p50/p95/max/mean of one metric's values (in turn order).
-
-    ``values`` may be an ``array("d")``: it is sorted as one float64 buffer (numpy), not as a
-    list of Python floats, so summarising a long session leaves no per-value objects behind.
-    The figures are the same as :func:`percentile` gives (the sort is exact).
-    """
+    """p50/p95/max/mean of one metric's values (in turn order)."""
     if not values:
         return MetricSummary(key, 0, None, None, None, None)
-    if isinstance(values, array) and values.typecode == "d":
-        ordered: Sequence[float] = np.sort(np.frombuffer(values, dtype=np.float64), kind="stable")
-        p50, p95 = _sorted_percentile(ordered, 50), _sorted_percentile(ordered, 95)
-    else:
-        p50, p95 = percentile(values, 50), percentile(values, 95)
-    return MetricSummary(key, len(values), p50, p95, max(values), sum(values) / len(values))
-
-
-def _sorted_percentile(ordered: Sequence[float], q: float) -> float:
-    """:func:`percentile` of values already in ascending order."""
-    if len(ordered) == 1:
-        return float(ordered[0])
-    rank = (len(ordered) - 1) * q / 100.0
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    lo, hi = float(ordered[low]), float(ordered[high])
-    return lo + (hi - lo) * (rank - low)
+    return MetricSummary(
+        key, len(values), percentile(values, 50), percentile(values, 95), max(values), sum(values) / len(values)
+    )
 
 
 @dataclass
