@@ -41,8 +41,9 @@ ZOOMS_MS: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 DEFAULT_ZOOM_MS = 50
 CHUNK = 32
 """Columns per cached strip."""
-CHUNK_CACHE = 2048
-"""Cached chunk strips (about 7 screens of 9 lanes at 160 columns; older ones are redrawn)."""
+CHUNK_CACHE = 512
+"""Cached chunk strips (about 11 screens of 9 lanes at 160 columns; older ones are redrawn). An
+entry holds ~3 KB (cells and strip), so the bound is kept small: a long replay fills it."""
 SPILL = 16
 """Columns a label may run past the item it belongs to (labels only run to the right)."""
 PAST_ENOUGH = 4
