@@ -373,14 +373,20 @@ def _transcript_field(data: dict[str, Any]) -> str | None:
     return value
 
 
-def decode_turns_message(text: str | bytes) -> ServerMessage:
-    """One message of the Ink-2 turns endpoint."""
+def _typed_object(text: str | bytes) -> tuple[dict[str, Any], str]:
+    """The message's object and its ``type``; an untyped legacy error object counts as ``error``."""
     data = _load_object(text)
     kind = data.get("type")
-    if not isinstance(kind, str):
-        if "error" in data or "message" in data:
-            return decode_error(data)
-        raise ProtocolError("message has no 'type'")
+    if isinstance(kind, str):
+        return data, kind
+    if "error" in data or "message" in data:
+        return data, "error"
+    raise ProtocolError("message has no 'type'")
+
+
+def decode_turns_message(text: str | bytes) -> ServerMessage:
+    """One message of the Ink-2 turns endpoint."""
+    data, kind = _typed_object(text)
     if kind == "connected":
         return Connected(str(data.get("request_id") or ""))
     if kind == "error":
@@ -394,12 +400,7 @@ def decode_turns_message(text: str | bytes) -> ServerMessage:
 
 def decode_whisper_message(text: str | bytes) -> ServerMessage:
     """One message of the ink-whisper (v1) endpoint."""
-    data = _load_object(text)
-    kind = data.get("type")
-    if not isinstance(kind, str):
-        if "error" in data or "message" in data:
-            return decode_error(data)
-        raise ProtocolError("message has no 'type'")
+    data, kind = _typed_object(text)
     if kind == "transcript":
         text_value = _transcript_field(data) or ""
         is_final = data.get("is_final", False)
@@ -424,12 +425,7 @@ def decode_whisper_message(text: str | bytes) -> ServerMessage:
 
 def decode_tts_message(text: str | bytes) -> ServerMessage:
     """One message of the TTS websocket."""
-    data = _load_object(text)
-    kind = data.get("type")
-    if not isinstance(kind, str):
-        if "error" in data or "message" in data:
-            return decode_error(data)
-        raise ProtocolError("message has no 'type'")
+    data, kind = _typed_object(text)
     ctx = _context_id(data)
     if kind == "chunk":
         payload = data.get("data")
