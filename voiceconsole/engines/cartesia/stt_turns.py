@@ -13,6 +13,7 @@ reconnect). Audio sent during the outage is held (up to ``outage_buffer_s``) and
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection
@@ -26,21 +27,20 @@ from voiceconsole.engines.cartesia.protocol import (
     RetryPolicy,
     TurnMessage,
     Unknown,
-    check_stt_encoding,
     decode_turns_message,
-    endpoint_url,
     turns_close_command,
     turns_config_command,
     turns_query,
 )
-from voiceconsole.engines.cartesia.socket import AUTH_HINT, CartesiaSocket, Timeouts
-from voiceconsole.engines.cartesia.streamer import AudioStreamer
+from voiceconsole.engines.cartesia.socket import AUTH_HINT, Timeouts
+from voiceconsole.engines.cartesia.stt_base import CartesiaSttBase
 from voiceconsole.engines.turns import TurnSequencer
 
 
-class CartesiaTurnsStt:
+class CartesiaTurnsStt(CartesiaSttBase):
     """Ink-2 turn-based STT over one reconnecting websocket."""
 
+    path = TURNS_PATH
     name = "cartesia-turns"
 
     def __init__(
@@ -58,32 +58,15 @@ class CartesiaTurnsStt:
         idle_after_s: float = 1.0,
         rng: random.Random | None = None,
     ) -> None:
-        self.model = model
-        self.encoding = check_stt_encoding(encoding)
-        self.sample_rate = sample_rate
-        self._base_url = base_url
-        self._turn = turn_settings or TurnSettings()
-        self._turn.validate()
-        endpoint_url(base_url, TURNS_PATH)  # a bad URL is a config error now, not at connect
-        self.socket = CartesiaSocket(
-            url=self._url, api_key=api_key, role="stt", engine=self.name, hooks=self,
-            policy=policy, timeouts=timeouts, rng=rng,
+        super().__init__(
+            api_key=api_key, base_url=base_url, model=model, encoding=encoding, sample_rate=sample_rate,
+            turn_settings=turn_settings, policy=policy, timeouts=timeouts,
+            outage_buffer_s=outage_buffer_s, idle_after_s=idle_after_s, rng=rng,
         )
-        self.streamer = AudioStreamer(
-            self.socket, encoding=encoding, sample_rate=sample_rate,
-            outage_buffer_s=outage_buffer_s, idle_after_s=idle_after_s,
-        )
-        self._emit: Emit | None = None
-        self._turns: TurnSequencer | None = None
         self.request_id = ""
 
-    def _url(self) -> str:
-        return endpoint_url(self._base_url, TURNS_PATH, turns_query(self.model, self.encoding, self.sample_rate, self._turn))
-
-    @property
-    def settings(self) -> TurnSettings:
-        """The turn settings in force."""
-        return self._turn
+    def _query(self) -> list[tuple[str, Any]]:
+        return turns_query(self.model, self.encoding, self.sample_rate, self._turn)
 
     # --- SttEngine ------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -35,13 +36,11 @@ from voiceconsole.engines.cartesia.protocol import (
     RetryPolicy,
     Transcript,
     Unknown,
-    check_stt_encoding,
     decode_whisper_message,
-    endpoint_url,
     whisper_query,
 )
-from voiceconsole.engines.cartesia.socket import AUTH_HINT, CartesiaSocket, Timeouts
-from voiceconsole.engines.cartesia.streamer import AudioStreamer
+from voiceconsole.engines.cartesia.socket import AUTH_HINT, Timeouts
+from voiceconsole.engines.cartesia.stt_base import CartesiaSttBase
 from voiceconsole.engines.vad_turns import VadSignal, VadTurnTracker
 from voiceconsole.engines.turns import TurnSequencer
 from voiceconsole.events import TranscriptFinal, TranscriptInterim
@@ -59,10 +58,11 @@ class _VadWorker:
         return self.tracker.process(self.vad.process(self.resampler.process(samples)))
 
 
-class CartesiaWhisperStt:
+class CartesiaWhisperStt(CartesiaSttBase):
     """ink-whisper STT with turns decided by a local VAD."""
 
     name = "cartesia-whisper"
+    path = WHISPER_PATH
 
     def __init__(
         self,
@@ -80,24 +80,12 @@ class CartesiaWhisperStt:
         idle_after_s: float = 1.0,
         rng: random.Random | None = None,
     ) -> None:
-        self.model = model
         self.language = language
-        self.encoding = check_stt_encoding(encoding)
-        self.sample_rate = sample_rate
-        self._base_url = base_url
-        self._turn = turn_settings or TurnSettings()
-        self._turn.validate()
-        endpoint_url(base_url, WHISPER_PATH)
-        self.socket = CartesiaSocket(
-            url=self._url, api_key=api_key, role="stt", engine=self.name, hooks=self,
-            policy=policy, timeouts=timeouts, rng=rng,
+        super().__init__(
+            api_key=api_key, base_url=base_url, model=model, encoding=encoding, sample_rate=sample_rate,
+            turn_settings=turn_settings, policy=policy, timeouts=timeouts,
+            outage_buffer_s=outage_buffer_s, idle_after_s=idle_after_s, rng=rng,
         )
-        self.streamer = AudioStreamer(
-            self.socket, encoding=encoding, sample_rate=sample_rate,
-            outage_buffer_s=outage_buffer_s, idle_after_s=idle_after_s,
-        )
-        self._emit: Emit | None = None
-        self._turns: TurnSequencer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._worker: _VadWorker | None = None
         self._finals = ""  # verbatim concatenation of the open (or next) turn's finals
@@ -106,13 +94,8 @@ class CartesiaWhisperStt:
         self._start_deferred = False
         self.finalizes_sent = 0
 
-    def _url(self) -> str:
-        return endpoint_url(self._base_url, WHISPER_PATH, whisper_query(self.model, self.encoding, self.sample_rate, self.language))
-
-    @property
-    def settings(self) -> TurnSettings:
-        """The turn settings in force (durations and VAD threshold)."""
-        return self._turn
+    def _query(self) -> list[tuple[str, Any]]:
+        return whisper_query(self.model, self.encoding, self.sample_rate, self.language)
 
     # --- SttEngine ------------------------------------------------------------------------------
 
