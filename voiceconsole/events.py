@@ -375,12 +375,6 @@ def _register() -> None:
     walk(Event)
 
 
-def register_event_type(cls: type[Event]) -> type[Event]:
-    """Register an event class defined outside this module (use as a class decorator)."""
-    EVENT_TYPES[cls.TYPE] = cls
-    return cls
-
-
 def to_dict(event: Event) -> dict[str, Any]:
     """The event as a JSON-ready dict with ``type`` first."""
     out: dict[str, Any] = {"type": event.TYPE}

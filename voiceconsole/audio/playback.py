@@ -79,19 +79,6 @@ class PlaybackBuffer:
             self._played.clear()
             return cut
 
-    def drop_reply(self, reply: int) -> None:
-        """Remove queued audio of one reply (cancelled before it played)."""
-        with self._lock:
-            if self._current == reply:
-                self._pending_interrupt = (reply, self._played.get(reply, 0))
-                self._current = None
-            kept = deque(seg for seg in self._segments if seg[0] != reply)
-            if self._segments and self._segments[0][0] == reply:
-                self._offset = 0
-            self._segments = kept
-            self._ended.discard(reply)
-            self._played.pop(reply, None)
-
     # --- consumer side (speaker) -------------------------------------------------------------
 
     def pull_into(self, out: np.ndarray) -> None:

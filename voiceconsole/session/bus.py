@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -14,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 class EventBus:
-    """Fans events out to synchronous listeners and to asyncio queues.
+    """Fans events out to synchronous listeners.
 
     Listeners are called in subscription order on the event loop and must be quick (append to
     a file, post a UI message). A listener that raises is reported once and removed, so a faulty
@@ -23,7 +22,6 @@ class EventBus:
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
-        self._queues: list[asyncio.Queue[Event]] = []
         self.history_count = 0
 
     def add_listener(self, listener: Listener) -> None:
@@ -35,14 +33,8 @@ class EventBus:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def subscribe(self) -> asyncio.Queue[Event]:
-        """A queue that receives every event from now on (unbounded)."""
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._queues.append(queue)
-        return queue
-
     def publish(self, event: Event) -> None:
-        """Deliver ``event`` to every listener and queue."""
+        """Deliver ``event`` to every listener."""
         self.history_count += 1
         for listener in list(self._listeners):
             try:
@@ -50,5 +42,3 @@ class EventBus:
             except Exception:
                 log.exception("event listener %r failed and was removed", listener)
                 self.remove_listener(listener)
-        for queue in self._queues:
-            queue.put_nowait(event)
