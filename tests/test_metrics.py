@@ -181,6 +181,18 @@ def test_builder_fed_live_matches_the_batch_result_and_ignores_levels() -> None:
     assert builder.summary() == batch.summary
 
 
+def test_builder_folding_old_turns_reads_the_same_and_counts_ended_turns() -> None:
+    events = conversation()
+    # turn 1 ends a second time (same transcript, later): counted once
+    events.append(ev(TurnEnd, 6.0, turn=1, transcript="hello there"))
+    plain, folded = MetricsBuilder(keep=10**9), MetricsBuilder(keep=1)
+    plain.extend(events)
+    folded.extend(events)
+    assert folded.turns() == plain.turns() and folded.summary() == plain.summary()
+    assert folded.turn(2) is not None and folded.turn(2).barge_in_latency == pytest.approx(0.02)
+    assert folded.ended_turns == plain.ended_turns == 2
+
+
 def test_open_turn_has_no_resume_count_yet() -> None:
     [t1] = turn_metrics(conversation()[:7])
     assert not t1.ended and t1.value("resumes") is None and t1.resumes == 1

@@ -22,6 +22,8 @@ NO_INT = -(2**63)
 
 # Field codes of a column spec: how a field is stored.
 FLOAT, OPT_FLOAT, INT, OPT_INT, BOOL, STR, OPT_STR = "F", "f", "i", "I", "b", "s", "S"
+SPARSE = "x"
+"""A field that is ``None`` in nearly every record: only the values are kept (by row)."""
 
 
 def widened(col: array, value: int) -> array:  # type: ignore[type-arg]
@@ -111,108 +113,195 @@ class NumberIndex:
         return i if i < len(nums) and nums[i] == num else -1
 
 
+CHUNK_ROWS = 256
+"""Rows per storage chunk of :class:`Columns`."""
+
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
+_WIDE = _I32_MIN
+"""In an integer slot: the value did not fit 32 bits and is kept in ``Columns._wide``."""
+_NONE = _I32_MIN + 1
+"""In an integer slot: ``None``."""
+
+
 class Columns:
-    """Typed arrays for the fields of records of one type (see the field codes above)."""
+    """The fields of records of one type (see the field codes above), row-major in fixed chunks.
 
-    __slots__ = ("spec", "cols", "text", "_count")
+    Floats go to one ``array("d")`` per chunk of :data:`CHUNK_ROWS` rows, integers (string
+    positions and lengths too, and all booleans of a row as one bit mask) to one ``array("i")``
+    per chunk; an integer that does not fit 32 bits is kept aside. Each chunk is allocated at its
+    full size once, so the history grows without ever copying (or reallocating) what it holds:
+    growing one array per field left the allocator a trail of freed blocks as each array moved.
 
-    def __init__(self, spec: Iterable[tuple[str, str]]) -> None:
+    ``derived`` names float fields that are the difference of two others (``name: (a, b)``, i.e.
+    ``a - b``, ``None`` if either is): a row whose value is that difference (nearly every row, it
+    is how the owner computed it) stores nothing for it; any other value is kept aside.
+    ``SPARSE`` fields (mostly ``None``) are kept aside too, only where they have a value.
+    """
+
+    __slots__ = ("spec", "text", "_count", "_slots", "_nf", "_ni", "_floats", "_ints", "_wide", "_optional",
+                 "_derived", "_odd", "_bools")
+
+    def __init__(self, spec: Iterable[tuple[str, str]], derived: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.spec = tuple(spec)
         self.text = TextBuffer()
         self._count = 0
-        self.cols: dict[str, Any] = {}
+        self._derived = dict(derived or {})
+        self._odd: dict[str, dict[int, Any]] = {name: {} for name in self._derived}
+        self._slots: dict[str, int] = {}  # field -> its slot in a float or integer row (STR: start; +1: length)
+        self._bools: dict[str, int] = {}  # field -> its bit in the mask
+        self._optional: dict[str, dict[int, str]] = {}
+        nf = ni = 0
         for name, code in self.spec:
+            if name in self._derived:
+                continue
             if code in (FLOAT, OPT_FLOAT):
-                self.cols[name] = array("d")
-            elif code == INT:
-                self.cols[name] = array("i")  # widened to 64 bits by _put if a value needs it
-            elif code == OPT_INT:
-                self.cols[name] = array("q")
-            elif code == BOOL:
-                self.cols[name] = array("B")
+                self._slots[name], nf = nf, nf + 1
+            elif code in (INT, OPT_INT):
+                self._slots[name], ni = ni, ni + 1
             elif code == STR:
-                self.cols[name] = (array("i"), array("H"))  # start in the buffer, length (widened)
+                self._slots[name], ni = ni, ni + 2
+            elif code == BOOL:
+                self._bools[name] = len(self._bools)
             else:
-                self.cols[name] = {}  # row -> text; rows without one hold None (optional texts are rare)
+                self._optional[name] = {}  # row -> value; rows without one hold None
+        if self._bools:
+            self._slots[""], ni = ni, ni + 1
+        self._nf, self._ni = nf, ni
+        self._floats: list[array] = []  # type: ignore[type-arg]
+        self._ints: list[array] = []  # type: ignore[type-arg]
+        self._wide: dict[tuple[int, int], int] = {}
 
-    def _put(self, name: str, value: int) -> None:
-        """Append ``value`` to an integer column, widening it to 64 bits on overflow."""
-        col = self.cols[name]
-        try:
-            col.append(value)
-        except OverflowError:
-            col = self.cols[name] = array("q", col)
-            col.append(value)
+    def __len__(self) -> int:
+        return self._count
+
+    def _put_int(self, row: array, base: int, slot: int, value: int | None) -> None:  # type: ignore[type-arg]
+        if value is None:
+            row[base + slot] = _NONE
+        elif _NONE < value <= _I32_MAX:
+            row[base + slot] = value
+        else:
+            row[base + slot] = _WIDE
+            self._wide[(self._count, slot)] = value
+
+    def _get_int(self, i: int, slot: int) -> int | None:
+        v = self._ints[i // CHUNK_ROWS][(i % CHUNK_ROWS) * self._ni + slot]
+        if v == _NONE:
+            return None
+        return self._wide[(i, slot)] if v == _WIDE else v
 
     def append(self, obj: object) -> None:
         """Store the spec's fields of ``obj`` as one more row."""
-        cols = self.cols
+        i = self._count
+        k, r = divmod(i, CHUNK_ROWS)
+        if k == len(self._floats):
+            self._floats.append(array("d", bytes(8 * CHUNK_ROWS * self._nf)))
+            self._ints.append(array("i", bytes(4 * CHUNK_ROWS * self._ni)))
+        floats, ints = self._floats[k], self._ints[k]
+        fb, ib = r * self._nf, r * self._ni
+        mask = 0
+        slots = self._slots
         for name, code in self.spec:
+            if name in self._derived:
+                continue
             value = getattr(obj, name)
             if code == FLOAT:
-                cols[name].append(value)
+                floats[fb + slots[name]] = value
             elif code == OPT_FLOAT:
-                cols[name].append(math.nan if value is None else value)
-            elif code == INT:
-                self._put(name, value)
-            elif code == OPT_INT:
-                cols[name].append(NO_INT if value is None else value)
+                floats[fb + slots[name]] = math.nan if value is None else value
+            elif code == INT or code == OPT_INT:
+                self._put_int(ints, ib, slots[name], value)
             elif code == BOOL:
-                cols[name].append(1 if value else 0)
+                if value:
+                    mask |= 1 << self._bools[name]
             elif code == STR:
                 start, length = (-1, 0) if value is None else self.text.add(value)
-                starts, lengths = cols[name]
-                try:
-                    starts.append(start)
-                except OverflowError:
-                    starts = array("q", starts)
-                    starts.append(start)
-                try:
-                    lengths.append(length)
-                except OverflowError:
-                    lengths = array("I", lengths)
-                    lengths.append(length)
-                cols[name] = (starts, lengths)
+                self._put_int(ints, ib, slots[name], start)
+                self._put_int(ints, ib, slots[name] + 1, length)
             elif value is not None:
-                cols[name][self._count] = value
+                self._optional[name][i] = value
+        if self._bools:
+            ints[ib + slots[""]] = mask
         self._count += 1
+        for name, (a, b) in self._derived.items():
+            value = getattr(obj, name)
+            if value != _difference(getattr(obj, a), getattr(obj, b)):
+                self._odd[name][i] = value
 
     def fields(self, i: int) -> dict[str, Any]:
         """Row ``i`` as keyword arguments."""
         out: dict[str, Any] = {}
-        cols = self.cols
+        k, r = divmod(i, CHUNK_ROWS)
+        floats, ints = self._floats[k], self._ints[k]
+        fb, ib = r * self._nf, r * self._ni
+        slots = self._slots
+        mask = ints[ib + slots[""]] if self._bools else 0
         for name, code in self.spec:
-            if code == FLOAT or code == INT:
-                out[name] = cols[name][i]
+            if name in self._derived:
+                continue
+            if code == FLOAT:
+                out[name] = floats[fb + slots[name]]
             elif code == OPT_FLOAT:
-                v = cols[name][i]
+                v = floats[fb + slots[name]]
                 out[name] = None if v != v else v
-            elif code == OPT_INT:
-                v = cols[name][i]
-                out[name] = None if v == NO_INT else v
+            elif code == INT or code == OPT_INT:
+                out[name] = self._get_int(i, slots[name])
             elif code == BOOL:
-                out[name] = bool(cols[name][i])
+                out[name] = bool(mask >> self._bools[name] & 1)
             elif code == STR:
-                starts, lengths = cols[name]
-                start = starts[i]
-                out[name] = None if start < 0 else self.text.get(start, lengths[i])
+                start = self._get_int(i, slots[name])
+                out[name] = None if start is None or start < 0 else self.text.get(start, self._get_int(i, slots[name] + 1) or 0)
             else:
-                out[name] = cols[name].get(i)
+                out[name] = self._optional[name].get(i)
+        for name, (a, b) in self._derived.items():
+            odd = self._odd[name]
+            out[name] = odd[i] if i in odd else _difference(out[a], out[b])
         return out
 
     def value(self, name: str, i: int) -> Any:
         """One field of row ``i``."""
+        return self.fields(i)[name]
+
+    def iter_column(self, name: str) -> Iterator[Any]:
+        """Field ``name`` of every row in order, without rebuilding rows; a float field (stored
+        or derived) reads ``nan`` where it is ``None``."""
+        count = self._count
+        if name in self._derived:
+            a, b = self._derived[name]
+            odd = self._odd[name]
+            for i, (x, y) in enumerate(zip(self.iter_column(a), self.iter_column(b))):
+                v = odd[i] if i in odd else x - y
+                yield math.nan if v is None else v
+            return
+        if name in self._optional:
+            values = self._optional[name]
+            yield from (values.get(i) for i in range(count))
+            return
         code = dict(self.spec)[name]
-        v = self.cols[name][i] if code not in (STR, OPT_STR) else None
-        if code == OPT_FLOAT:
-            return None if v != v else v
-        if code == OPT_INT:
-            return None if v == NO_INT else v
-        if code == BOOL:
-            return bool(v)
-        if code in (STR, OPT_STR):
-            return self.fields(i)[name]
-        return v
+        if code in (FLOAT, OPT_FLOAT):
+            chunks, slot, width = self._floats, self._slots[name], self._nf
+        elif code == BOOL:
+            chunks, slot, width = self._ints, self._slots[""], self._ni
+        elif code in (INT, OPT_INT):
+            chunks, slot, width = self._ints, self._slots[name], self._ni
+        else:
+            yield from (self.value(name, i) for i in range(count))
+            return
+        for k, chunk in enumerate(chunks):
+            rows = min(CHUNK_ROWS, count - k * CHUNK_ROWS)
+            part = chunk[slot : rows * width : width]
+            if code == BOOL:
+                bit = 1 << self._bools[name]
+                yield from (bool(m & bit) for m in part)
+            elif code in (INT, OPT_INT):
+                base = k * CHUNK_ROWS
+                for j, v in enumerate(part):
+                    yield v if v > _NONE else None if v == _NONE else self._wide[(base + j, slot)]
+            else:
+                yield from part
+
+
+def _difference(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
 
 
 class FoldedMap(Mapping[int, T], Generic[T]):
@@ -233,8 +322,9 @@ class FoldedMap(Mapping[int, T], Generic[T]):
         keep: int = 200,
         pack: Callable[[T, int], None] | None = None,
         pinned: Callable[[int], bool] | None = None,
+        derived: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
-        self.columns = Columns(spec)
+        self.columns = Columns(spec, derived)
         self._build = build
         self._pack = pack
         self._pinned = pinned
@@ -351,13 +441,13 @@ class FoldedMap(Mapping[int, T], Generic[T]):
             yield obj if obj is not None else self._unpack(i)
 
     def folded_column(self, name: str, read: Callable[[T], Any]) -> Iterable[Any]:
-        """Field ``name`` of every folded record in order (revived ones read with ``read``)."""
-        col = self.columns.cols[name]
+        """Field ``name`` of every folded record in order (see :meth:`Columns.iter_column`;
+        revived ones read with ``read``)."""
+        values = self.columns.iter_column(name)
         if not self._revived:
-            return col
+            return values
         revived = self._revived
-        nums = self._index.nums
-        return [read(revived[n]) if n in revived else col[i] for i, n in enumerate(nums)]
+        return (read(revived[n]) if n in revived else v for v, n in zip(values, self._index.nums))
 
     def keys_from(self, start: int) -> list[int]:
         """The numbers of the records from position ``start`` on (insertion order), without
@@ -451,4 +541,4 @@ class KeyList:
         return f"KeyList({list(self)!r})"
 
 
-__all__ = ["Columns", "FoldedMap", "KeyList", "NumberIndex", "TextBuffer", "inserted", "widened"]
+__all__ = ["CHUNK_ROWS", "SPARSE", "Columns", "FoldedMap", "KeyList", "NumberIndex", "TextBuffer", "inserted", "widened"]

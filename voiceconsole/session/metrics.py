@@ -65,7 +65,7 @@ from voiceconsole.events import (
     TurnResume,
     TurnStart,
 )
-from voiceconsole.session.history import BOOL, FLOAT, INT, OPT_FLOAT, OPT_INT, STR, FoldedMap
+from voiceconsole.session.history import BOOL, FLOAT, INT, OPT_FLOAT, OPT_INT, SPARSE, STR, FoldedMap
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,15 @@ KEEP_LIVE = 200
 _TURN_SPEC = (("turn", INT), ("transcript", STR), ("ended", BOOL), ("start_t", OPT_FLOAT), ("start_audio_t", OPT_FLOAT),
               ("end_t", OPT_FLOAT), ("end_audio_t", OPT_FLOAT), ("speech_stop_audio_t", OPT_FLOAT),
               ("eager_end_audio_t", OPT_FLOAT), ("eager_ends", INT), ("resumes", INT), ("reply", OPT_INT),
-              *((key, OPT_FLOAT) for key in METRIC_KEYS if key != "resumes"))
+              ("eager_end_delay", OPT_FLOAT), ("end_of_turn_delay", OPT_FLOAT), ("eager_to_end", OPT_FLOAT),
+              ("responder_latency", OPT_FLOAT), ("response_latency", OPT_FLOAT), ("tts_ttfa", OPT_FLOAT),
+              ("barge_in_latency", SPARSE))
+_TURN_DERIVED = {
+    # how the builder computes them: folded turns store them only where they differ
+    "eager_end_delay": ("eager_end_audio_t", "speech_stop_audio_t"),
+    "end_of_turn_delay": ("end_audio_t", "speech_stop_audio_t"),
+    "eager_to_end": ("end_audio_t", "eager_end_audio_t"),
+}
 _REPLY_SPEC = (("turn", OPT_INT), ("queued_t", FLOAT), ("request_t", OPT_FLOAT))
 
 
@@ -216,13 +224,17 @@ class MetricsBuilder:
 
     def __init__(self, keep: int = KEEP_LIVE) -> None:
         # Turns and replies by number in the order seen; old ones are folded into typed columns.
-        self._turns: FoldedMap[TurnMetrics] = FoldedMap(_TURN_SPEC, lambda f, i: TurnMetrics(**f), keep=keep)
+        self._turns: FoldedMap[TurnMetrics] = FoldedMap(
+            _TURN_SPEC, lambda f, i: TurnMetrics(**f), keep=keep, derived=_TURN_DERIVED
+        )
         self._stops = array("d")  # speech_audio_t of VAD stops, sorted
         self._replies: FoldedMap[_Reply] = FoldedMap(_REPLY_SPEC, lambda f, i: _Reply(**f), keep=keep)
         self._playing: int | None = None
         self._pending: tuple[InterruptCommand, int | None, int] | None = None
         self.interruptions: list[Interruption] = []
         self._current_turn: int | None = None
+        self.ended_turns = 0
+        """How many turns have ended."""
         self.version = 0
         """Bumped whenever a metric may have changed (cheap change detection for the UI)."""
 
@@ -267,6 +279,8 @@ class MetricsBuilder:
 
     def _on_end(self, e: TurnEnd) -> None:
         tm = self._turn(e.turn)
+        if not tm.ended:
+            self.ended_turns += 1
         tm.ended = True
         tm.transcript = e.transcript
         tm.end_t, tm.end_audio_t = e.t, e.audio_t
@@ -393,7 +407,7 @@ class MetricsBuilder:
                 values = array("d", (float(r) for done, r in zip(ended, counts) if done))
             else:
                 column = turns.folded_column(key, lambda t, k=key: _nan_if_none(getattr(t, k)))
-                values = array("d", (v for v in column if v == v))
+                values = array("d", (v for v in column if v is not None and v == v))
             values.extend(v for v in (t.value(key) for t in live) if v is not None)
             out[key] = summarize_values(key, values)
         return out
