@@ -46,21 +46,40 @@ class MeterSlot:
     peak_dbfs: float = FLOOR_DBFS
     clips: int = 0
     updates: int = 0
+    held_rms_dbfs: float = FLOOR_DBFS
+    """The loudest block RMS since the last :meth:`take_levels`."""
+    held_peak_dbfs: float = FLOOR_DBFS
+    """The highest peak since the last :meth:`take_levels`."""
 
     def update(self, samples: np.ndarray) -> None:
         """Measure a block and store its levels."""
         self.rms_dbfs, self.peak_dbfs = block_levels(samples)
-        if self.peak_dbfs >= _CLIP_DBFS:
-            self.clips += 1
-        self.updates += 1
+        self._hold()
 
     def update_from(self, sum_sq: float, peak: float, count: int) -> None:
         """Store the levels of a block already measured with :func:`block_stats`."""
         self.rms_dbfs = to_dbfs(math.sqrt(sum_sq / count)) if count else FLOOR_DBFS
         self.peak_dbfs = to_dbfs(peak) if count else FLOOR_DBFS
+        self._hold()
+
+    def _hold(self) -> None:
         if self.peak_dbfs >= _CLIP_DBFS:
             self.clips += 1
+        if self.rms_dbfs > self.held_rms_dbfs:
+            self.held_rms_dbfs = self.rms_dbfs
+        if self.peak_dbfs > self.held_peak_dbfs:
+            self.held_peak_dbfs = self.peak_dbfs
         self.updates += 1
+
+    def take_levels(self) -> tuple[float, float]:
+        """(RMS, peak) in dBFS: the loudest since the last call, so a reader slower than the
+        blocks (a meter drawn 20 times a second) misses no peak. At most one block written
+        while this runs may be left out: a meter's race, never a torn value."""
+        rms, peak = self.held_rms_dbfs, self.held_peak_dbfs
+        self.held_rms_dbfs = self.held_peak_dbfs = FLOOR_DBFS
+        if rms == FLOOR_DBFS and peak == FLOOR_DBFS:
+            return self.rms_dbfs, self.peak_dbfs  # no block above the floor since: the latest one
+        return rms, peak
 
 
 class LevelWindow:
