@@ -10,7 +10,7 @@ Public API (used by ``voiceconsole``, ``voiceconsole demo``, the replay command 
   or any object with the same methods: ``interrupt(reason)``, ``set_muted(bool)``,
   ``say(text)``, ``request_stop(reason)``; optionally ``muted`` (bool), ``options.auto_barge_in``
   (bool, toggled by ``b``), ``meters`` (``.mic``/``.speaker`` with ``rms_dbfs``, ``peak_dbfs``,
-  ``clips``, polled 30 times a second; without it the meters follow ``audio.level`` events).
+  ``clips``, polled 20 times a second; without it the meters follow ``audio.level`` events).
   If the controller has a ``bus`` (``add_listener``), the app subscribes to it; if it also has
   an async ``run()``, the app runs it as a task on mount and quits once it has returned, so
   engines close cleanly. ``None``: keys only change the display.
@@ -56,7 +56,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Static
 
 from voiceconsole.clock import RealClock
-from voiceconsole.events import Event
+from voiceconsole.events import Event, SessionStarted
+from voiceconsole.ui.heap import freeze_heap, thaw_heap
 from voiceconsole.ui.lines import LineText
 from voiceconsole.ui.model import ConsoleModel, ErrorInfo
 from voiceconsole.ui.paintcache import install_frame_caches
@@ -68,11 +69,14 @@ from voiceconsole.ui.transcript import TranscriptView
 
 log = logging.getLogger(__name__)
 
-METER_HZ = 30
+METER_HZ = 20
+"""Frames a second while audio flows: the meters, "now" and the heard words move together. 50 ms
+is the timeline's default column, so "now" advances one column a frame; the meters' peaks are
+held between frames (a frame shows the loudest block since the one before)."""
 REST_HZ = 5
 """Frame tick while nothing moves (meters at rest, no events): woken to METER_HZ by the next event
 or the first level change it sees."""
-REST_AFTER_TICKS = 15
+REST_AFTER_TICKS = 10
 """Quiet ticks at METER_HZ (half a second) before the tick slows to REST_HZ."""
 DEFAULT_HINTS = {
     "stt": "check --stt and its settings; the offline engine (--stt local) needs no network or key",
@@ -157,6 +161,7 @@ class VoiceConsoleApp(App[int]):
         self._frame_hz = METER_HZ
         self._quiet_ticks = 0
         self._events_since_tick = False
+        self._heap_frozen = False
         self.exit_code = 0
         for event in events:
             self.model.apply(event)
@@ -222,6 +227,14 @@ class VoiceConsoleApp(App[int]):
             self._frame_timers[hz] = self.set_interval(1 / hz, self._tick, name=f"vc-frame-{hz}hz", pause=hz != METER_HZ)
         self._ui_ready = True
         self.flush()
+        self.call_after_refresh(self._freeze_heap)
+
+    def _freeze_heap(self) -> None:
+        """Keep what is alive now out of full collections (see :mod:`voiceconsole.ui.heap`)."""
+        if self._closing:
+            return
+        freeze_heap(first=not self._heap_frozen)
+        self._heap_frozen = True
 
     async def _run_session(self) -> None:
         try:
@@ -256,6 +269,8 @@ class VoiceConsoleApp(App[int]):
         """
         self.model.apply(event)
         self._events_since_tick = True
+        if type(event) is SessionStarted and self._ui_ready:
+            self.call_later(self._freeze_heap)  # the engines are loaded: their modules live on
         if self._frame_hz != METER_HZ and self._ui_ready:
             self._set_frame_rate(METER_HZ)
         if self.model.dirt:
@@ -342,7 +357,9 @@ class VoiceConsoleApp(App[int]):
         for source in ("mic", "speaker"):
             slot = getattr(slots, source, None) if slots is not None else None
             if slot is not None:
-                meters.set_levels(source, slot.rms_dbfs, slot.peak_dbfs, slot.clips)
+                take = getattr(slot, "take_levels", None)
+                rms, peak = take() if take is not None else (slot.rms_dbfs, slot.peak_dbfs)
+                meters.set_levels(source, rms, peak, slot.clips)
             else:
                 level = self.model.last_level.get(source)
                 if level is not None:
@@ -567,6 +584,9 @@ class VoiceConsoleApp(App[int]):
         task.add_done_callback(lambda _t: self.call_later(self.exit, self.exit_code))
 
     async def on_unmount(self) -> None:
+        if self._heap_frozen:
+            self._heap_frozen = False
+            thaw_heap()
         task = self._session_task
         if task is not None and not task.done():
             self.controller.request_stop("quit")

@@ -46,15 +46,36 @@ class CellRow:
 
     def strip(self) -> Strip:
         """The row as a strip, with runs of one style joined into one segment."""
-        segments: list[Segment] = []
-        if self.width == 0:
+        width, chars, styles = self.width, self.chars, self.styles
+        if width == 0:
             return Strip([], 0)
-        run_start = 0
-        for col in range(1, self.width + 1):
-            if col == self.width or self.styles[col] != self.styles[run_start]:
-                segments.append(Segment("".join(self.chars[run_start:col]), self.styles[run_start]))
-                run_start = col
-        return Strip(segments, self.width)
+        segments: list[Segment] = []
+        run_start, style = 0, styles[0]
+        for col in range(1, width):
+            next_style = styles[col]
+            # Painters reuse one Style object per role: identity settles nearly every comparison.
+            if next_style is not style and next_style != style:
+                segments.append(Segment("".join(chars[run_start:col]), style))
+                run_start, style = col, next_style
+        segments.append(Segment("".join(chars[run_start:width]), style))
+        return Strip(segments, width)
+
+    def changed_span(self, before: CellRow | None) -> tuple[int, int] | None:
+        """The ``[first, end)`` cells where this row differs from ``before`` (all of them when
+        there was none; ``None`` when nothing differs)."""
+        if before is None:
+            return 0, self.width
+        if before.width != self.width:
+            return 0, self.width
+        a_chars, b_chars, a_styles, b_styles = before.chars, self.chars, before.styles, self.styles
+        diff = [
+            i
+            for i in range(self.width)
+            if a_chars[i] != b_chars[i] or (a_styles[i] is not b_styles[i] and a_styles[i] != b_styles[i])
+        ]
+        if not diff:
+            return None
+        return diff[0], diff[-1] + 1
 
 
 class LineText(Widget):

@@ -136,6 +136,8 @@ PEAK_HOLD_S = 1.5
 RELEASE_DB_PER_S = 24.0
 PEAK_FALL_DB_PER_S = 12.0
 CLIP_SHOW_S = 2.0
+READOUT_S = 0.25
+"""The dB figure beside each bar changes at most 4 times a second (faster is unreadable)."""
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
@@ -149,6 +151,8 @@ class MeterState:
     clip_t: float = -math.inf
     clips: int = 0
     last_t: float | None = None
+    readout: float = -120.0
+    readout_t: float = -math.inf
 
     def update(self, rms_db: float, peak_db: float, clips: int, now: float) -> None:
         """Take a new reading at time ``now`` (seconds)."""
@@ -163,6 +167,8 @@ class MeterState:
         if clips > self.clips or peak_db >= -0.01:
             self.clip_t = now
         self.clips = max(self.clips, clips)
+        if now - self.readout_t >= READOUT_S or now < self.readout_t:
+            self.readout, self.readout_t = self.level, now
 
     def clipping(self, now: float) -> bool:
         """Whether the clip light is on."""
@@ -172,7 +178,7 @@ class MeterState:
 class VuMeters(Widget, can_focus=False):
     """Mic and speaker meters on a dBFS scale with peak hold and a clip light.
 
-    The app calls :meth:`set_levels` about 30 times a second, then :meth:`tick`. A tick draws
+    The app calls :meth:`set_levels` about 20 times a second, then :meth:`tick`. A tick draws
     the meter lines whose readings moved, compares them cell by cell with what is shown and
     refreshes only the cells that changed (the moving end of the bar, the value); the widget
     never changes size.
@@ -201,6 +207,7 @@ class VuMeters(Widget, can_focus=False):
         self._styles: dict[str, Style] = {}
         self._base_style: Style | None = None
         self._width = -1
+        self._zones: dict[str, list[Style]] = {}
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 3
@@ -220,7 +227,7 @@ class VuMeters(Widget, can_focus=False):
         bar = self._bar_width()
         for y, meter in enumerate(self.meters.values()):
             shown = (self._eighths(meter.level, bar * 8), self._eighths(meter.peak, bar * 8) // 8,
-                     round(meter.level, 1), meter.clipping(now))
+                     round(meter.readout, 1), meter.clipping(now))
             if shown == self._shown[y]:
                 continue
             moved = True
@@ -231,9 +238,9 @@ class VuMeters(Widget, can_focus=False):
             if before is None:
                 self.refresh(Region(0, y, width, 1))
                 continue
-            diff = [i for i in range(width) if before.chars[i] != after.chars[i] or before.styles[i] != after.styles[i]]
-            if diff:
-                self.refresh(Region(diff[0], y, diff[-1] + 1 - diff[0], 1))
+            span = after.changed_span(before)
+            if span is not None:
+                self.refresh(Region(span[0], y, span[1] - span[0], 1))
         return moved
 
     def _drop_lines(self) -> None:
@@ -245,6 +252,7 @@ class VuMeters(Widget, can_focus=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._zones.clear()
         self._base_style = None
         self._drop_lines()
 
@@ -297,23 +305,39 @@ class VuMeters(Widget, can_focus=False):
         cells.text(5 + bar + 1, "dBFS", scale)
         return cells
 
+    def _zone_styles(self, bar: int) -> list[Style]:
+        """The style of each column of a bar ``bar`` cells wide (low, mid and high zones)."""
+        key = f"zones:{bar}"
+        zones = self._zones.get(key)
+        if zones is None:
+            zones = []
+            for i in range(bar):
+                db = METER_FLOOR_DB + (i + 1) / bar * -METER_FLOOR_DB
+                zones.append(self._style("low" if db <= -18 else "mid" if db <= -6 else "high"))
+            self._zones[key] = zones
+        return zones
+
     def _meter_row(self, y: int, width: int) -> CellRow:
         cells = CellRow(width, self._base())
         bar = self._bar_width()
         source = "mic" if y == 0 else "speaker"
         meter = self.meters[source]
         cells.text(0, "mic" if y == 0 else "spk", self._style("label"))
-        cells.fill(5, 5 + bar, "·", self._style("track"))
+        # The bar is drawn a slice at a time: this runs at every frame for each meter.
         filled = self._eighths(meter.level, bar * 8)
-        for i in range(min(bar, (filled + 7) // 8)):
-            eighths = min(8, filled - i * 8)
-            db = METER_FLOOR_DB + (i + 1) / bar * -METER_FLOOR_DB
-            zone = "low" if db <= -18 else "mid" if db <= -6 else "high"
-            cells.put(5 + i, BLOCKS[eighths], self._style(zone))
+        full, part = divmod(filled, 8)
+        full = min(full, bar)
+        lit = full + (1 if part and full < bar else 0)
+        chars = ["█"] * full + ([BLOCKS[part]] if lit > full else []) + ["·"] * (bar - lit)
+        styles = self._zone_styles(bar)[:lit] + [self._style("track")] * (bar - lit)
+        end = min(width, 5 + bar)
+        if end > 5:
+            cells.chars[5:end] = chars[: end - 5]
+            cells.styles[5:end] = styles[: end - 5]
         if meter.peak > METER_FLOOR_DB:
             col = min(bar - 1, self._eighths(meter.peak, bar * 8) // 8)
             cells.put(5 + col, "▌", self._style("peak"))
-        value = f"{meter.level:6.1f}" if meter.level > -100 else "  -inf"
+        value = f"{meter.readout:6.1f}" if meter.readout > -100 else "  -inf"
         cells.text(5 + bar + 1, value, self._style("value"))
         clip = meter.clipping(self.now())
         cells.text(5 + bar + 8, " CLIP " if clip else " clip ", self._style("clip" if clip else "noclip"))
@@ -375,7 +399,7 @@ class MetricsTable(Widget, can_focus=False):
         summary = self.metrics.summary()
         lines: list[Strip] = []
         title = CellRow(width, self.rich_style)
-        turns = sum(1 for t in self.metrics.turns() if t.ended)
+        turns = self.metrics.ended_turns  # counted as turns end: no rebuilding every turn per frame
         title.text(0, f"turn {latest.turn}" if latest else "no turn yet", style("metrics--title"))
         title.text(12, f"{turns} turn{'s' if turns != 1 else ''}, ms", style("metrics--header"))
         lines.append(title.strip())

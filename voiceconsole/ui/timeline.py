@@ -132,7 +132,8 @@ class TimelineView(ScrollView, can_focus=True):
         self.model = model
         self.zoom_ms = DEFAULT_ZOOM_MS
         self.follow = True
-        self._chunks: LRUCache[tuple[int, int], tuple[CellRow, Strip]] = LRUCache(CHUNK_CACHE)
+        self._chunks: LRUCache[tuple[int, int], list[Any]] = LRUCache(CHUNK_CACHE)
+        """``(row, chunk)`` -> ``[cells, strip]``; the strip is made when the chunk is first shown."""
         self._max_chunk = -1
         self._styles: dict[str, Style] = {}
         self._base_style: Style | None = None
@@ -202,14 +203,14 @@ class TimelineView(ScrollView, can_focus=True):
         end_col)`` runs (screen-relative columns are ``col - diff_from``)."""
         first = max(0, self.col(audio_t) // CHUNK - before)
         last = self._max_chunk if last_col is None else min(self._max_chunk, last_col // CHUNK)
-        old: dict[tuple[int, int], CellRow] = {}
+        old: dict[tuple[int, int], list[Any]] = {}
         for chunk in range(first, last + 1):
             for row in rows:
                 key = (row, chunk)
                 if diff_from is not None:
                     cached = self._chunks.get(key)
                     if cached is not None:
-                        old[key] = cached[0]
+                        old[key] = cached
                 self._chunks.discard(key)
         if len(rows) == len(ROWS) and last == self._max_chunk:
             self._max_chunk = min(self._max_chunk, first - 1)
@@ -223,8 +224,11 @@ class TimelineView(ScrollView, can_focus=True):
             for chunk in range(max(first, view_first // CHUNK), min(last, (view_end - 1) // CHUNK) + 1):
                 before = old.get((row, chunk))
                 after = self._chunk_cells(row, chunk)
-                span = _changed(before, after)
-                if span is not None:
+                span = after.changed_span(before[0] if before is not None else None)
+                if span is None:
+                    # Unchanged (most lanes, for most events): keep the strip already made.
+                    self._chunks.get((row, chunk))[1] = before[1]  # type: ignore[index]
+                else:
                     lo = min(lo, chunk * CHUNK + span[0])
                     hi = max(hi, chunk * CHUNK + span[1])
             lo, hi = max(lo, view_first), min(hi, view_end)
@@ -394,7 +398,10 @@ class TimelineView(ScrollView, can_focus=True):
             self._chunk_cells(row, chunk)
             cached = self._chunks.get((row, chunk))
             assert cached is not None
-        return cached[1]
+        if cached[1] is None:
+            cached[1] = cached[0].strip()
+        strip: Strip = cached[1]
+        return strip
 
     def _chunk_cells(self, row: int, chunk: int) -> CellRow:
         """A lane's chunk as cells (drawn and cached if it is not cached)."""
@@ -406,7 +413,7 @@ class TimelineView(ScrollView, can_focus=True):
         painter = getattr(self, f"_paint_{ROWS[row]}")
         painter(cells, chunk * CHUNK)
         self.painted += 1
-        self._chunks.set(key, (cells, cells.strip()))
+        self._chunks.set(key, [cells, None])
         self._max_chunk = max(self._max_chunk, chunk)
         return cells
 
@@ -582,17 +589,6 @@ class TimelineGutter(Widget):
         if label and width > 1:
             cells.text(max(0, width - len(label) - 1), label[: width - 1], self.get_component_rich_style("gutter--label"))
         return cells.strip()
-
-
-def _changed(before: CellRow | None, after: CellRow) -> tuple[int, int] | None:
-    """The ``[first, end)`` cells where two chunks differ (all of them when there was none)."""
-    if before is None:
-        return 0, after.width
-    a_chars, b_chars, a_styles, b_styles = before.chars, after.chars, before.styles, after.styles
-    diff = [i for i in range(after.width) if a_chars[i] != b_chars[i] or a_styles[i] != b_styles[i]]
-    if not diff:
-        return None
-    return diff[0], diff[-1] + 1
 
 
 def _in_window(entries: Any, before: Callable[[Any], bool], after: Callable[[Any], bool]) -> list[Any]:

@@ -56,6 +56,8 @@ class TranscriptView(ScrollView, can_focus=False):
         self._cache: LRUCache[Key, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
         self._width = 0
         self._lines_total = 0  # content lines laid out last (what is drawn below them is blank)
+        self._styles: dict[str, Style] = {}
+        self._base_style: Style | None = None
         self.rendered = 0
         """Entries rendered to strips so far (the others come from the cache)."""
 
@@ -148,6 +150,8 @@ class TranscriptView(ScrollView, can_focus=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles.clear()
+        self._base_style = None
         self._cache.clear()
         if self._keys and self.is_mounted:
             self._relayout(0)
@@ -162,7 +166,7 @@ class TranscriptView(ScrollView, can_focus=False):
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         line = scroll_y + y
-        base = self.rich_style
+        base = self._base()
         i = bisect_right(self._offsets, line) - 1
         if i < 0 or i >= len(self._keys):
             return Strip.blank(width, base)
@@ -194,11 +198,20 @@ class TranscriptView(ScrollView, can_focus=False):
         return strips
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"transcript--{name}")
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"transcript--{name}")
+        return style
+
+    def _base(self) -> Style:
+        """The widget's own style (cached: ``rich_style`` walks every ancestor)."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
 
     def _wrap(self, text: Text, width: int) -> list[Strip]:
         console = self.app.console
-        base = self.rich_style
+        base = self._base()
         lines = text.wrap(console, width, overflow="fold")
         strips = [Strip(line.render(console)).apply_style(base).adjust_cell_length(width, base) for line in lines]
         strips.append(Strip.blank(width, base))
