@@ -569,3 +569,52 @@ def test_factory_builds_engines_from_settings_and_rejects_bad_options() -> None:
         create_tts(Settings(tts="cartesia", tts_sample_rate=12345, **base))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="CARTESIA_API_KEY"):
         create_stt(Settings(stt="cartesia-turns"))
+
+
+async def test_audio_handed_over_without_yielding_keeps_its_order_through_an_outage() -> None:
+    policy = RetryPolicy(initial_s=0.05, max_s=0.2)
+    async with CartesiaServer(api_key=KEY, faults=[Fault(close_code=1011, close_at_s=0.2)]) as server:
+        rec = Recorder()
+        engine = turns_engine(server, policy=policy)
+        await engine.start(rec)
+        before = [block(0.01 * (i % 7)) for i in range(10)]
+        for i, b in enumerate(before):  # the two ways mixed: one stream, in order
+            if i % 2:
+                assert engine.send_audio_now(b)
+            else:
+                await engine.send_audio(b)
+        await until(lambda: not engine.socket.connected)
+        outage = [block(0.02 * (i + 1)) for i in range(5)]
+        for b in outage:
+            assert engine.send_audio_now(b)  # nothing to wait for: held for the replay
+        await until(lambda: engine.socket.connected)
+        after = block(0.5)
+        if not engine.send_audio_now(after):  # held audio not replayed yet: that takes awaiting
+            await engine.send_audio(after)
+        await until(lambda: len(server.connections) == 2 and len(server.connections[1].binary) >= 6)
+        await engine.close()
+    # (the silence watchdog may add zeros before the server closes)
+    assert server.connections[0].audio_bytes.startswith(b"".join(encode_audio(b, "pcm_s16le") for b in before))
+    replayed = b"".join(server.connections[1].binary[:6])
+    assert replayed == b"".join(encode_audio(b, "pcm_s16le") for b in [*outage, after])
+    assert any("replayed 0.10 s" in w.message for w in rec.of(EngineWarning))
+
+
+async def test_audio_is_not_handed_over_without_yielding_while_another_send_is_in_flight() -> None:
+    async with CartesiaServer(api_key=KEY) as server:
+        rec = Recorder()
+        engine = turns_engine(server)
+        await engine.start(rec)
+        first, second = block(0.1), block(0.2)
+        # Holding the socket's send lock stands for a command whose write waits on a full buffer:
+        # the audio must wait its turn on the awaited path, not jump it.
+        async with engine.socket._send_lock:
+            assert engine.send_audio_now(first) is False
+            pending = asyncio.ensure_future(engine.send_audio(first))
+            await asyncio.sleep(0.05)
+            assert not pending.done() and not server.connections[0].binary
+        await pending
+        assert engine.send_audio_now(second)
+        await until(lambda: len(server.connections[0].binary) >= 2)
+        await engine.close()
+    assert server.connections[0].audio_bytes == encode_audio(first, "pcm_s16le") + encode_audio(second, "pcm_s16le")

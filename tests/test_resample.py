@@ -69,3 +69,29 @@ def test_channel_count_comes_from_the_header(tmp_path: Path) -> None:
     write_wav(path, speechlike(16000, 1000 / 16000, channels=2), 16000)
     data, rate = read_wav(path)
     assert data.shape == (1000, 2) and rate == 16000
+
+
+async def test_file_blocks_are_the_files_frames_in_order_with_a_short_last_block(tmp_path: Path) -> None:
+    # 2.51 s of stereo: several read-ahead chunks, and a last block of 10 ms.
+    path = tmp_path / "stereo16k.wav"
+    audio = speechlike(16000, 2.51, channels=2)
+    write_wav(path, audio, 16000)
+    source = WavFileSource(path, block_ms=20)
+    blocks = [block.copy() async for block in source.blocks()]
+    assert [b.shape[0] for b in blocks] == [320] * 125 + [160]
+    assert all(b.dtype == np.float32 and b.ndim == 1 for b in blocks)
+    expected, _ = read_wav(path)
+    assert np.array_equal(np.concatenate(blocks), expected.mean(axis=1, dtype=np.float32))
+
+
+def test_same_rate_passes_mono_float32_through_and_converts_the_rest() -> None:
+    resampler = StreamResampler(16000, 16000)
+    mono = speechlike(16000, 0.02)
+    assert resampler.process(mono) is mono
+    stereo = speechlike(16000, 0.02, channels=2)
+    assert np.array_equal(resampler.process(stereo), stereo.mean(axis=1, dtype=np.float32))
+    strided = speechlike(16000, 0.04)[::2]
+    out = resampler.process(strided)
+    assert out.flags.c_contiguous and np.array_equal(out, strided)
+    wide = speechlike(16000, 0.02).astype(np.float64)
+    assert resampler.process(wide).dtype == np.float32

@@ -10,6 +10,8 @@ import numpy as np
 FLOOR_DBFS = -120.0
 CLIP_LEVEL = 0.999
 _CLIP_DBFS = 20.0 * math.log10(CLIP_LEVEL)
+_max_of = np.maximum.reduce
+_min_of = np.minimum.reduce
 
 
 def to_dbfs(amplitude: float) -> float:
@@ -23,7 +25,8 @@ def block_stats(samples: np.ndarray) -> tuple[float, float]:
     """(sum of squares, peak amplitude) of a non-empty 1-D float block: two reductions, no
     temporary arrays (this runs for every mic and speaker block)."""
     sum_sq = float(np.dot(samples, samples)) if samples.ndim == 1 else float(np.square(samples, dtype=np.float64).sum())
-    peak = max(float(samples.max()), -float(samples.min()))
+    # The ufunc reductions themselves: ndarray.max/min add a Python wrapper call each.
+    peak = max(float(_max_of(samples, axis=None)), -float(_min_of(samples, axis=None)))
     return sum_sq, peak
 
 

@@ -114,6 +114,16 @@ class PlaybackBuffer:
                     self.underruns += 1
             self.samples_pulled += n
 
+    def skip_silence(self, n: int) -> bool:
+        """If nothing is queued, playing or waiting to be reported, count ``n`` samples of silence
+        as pulled and return True (what :meth:`pull_into` would do, without filling a block);
+        otherwise change nothing and return False (pull the block instead)."""
+        with self._lock:
+            if self._segments or self._current is not None or self._pending_interrupt is not None:
+                return False
+            self.samples_pulled += n
+            return True
+
     def pull(self, n: int) -> np.ndarray:
         """Allocate and return the next ``n`` samples (for file sinks and tests)."""
         out = np.empty(n, dtype=np.float32)
@@ -136,6 +146,8 @@ class PlaybackBuffer:
 
     def drain_notices(self) -> list[PlaybackNotice]:
         """Take what happened since the last call, oldest first."""
+        if not self._notices:  # the usual case; a notice added meanwhile is taken next call
+            return []
         with self._lock:
             notices = list(self._notices)
             self._notices.clear()

@@ -32,6 +32,8 @@ class StreamResampler:
 
     def process(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
         """Resample the next chunk (mono 1-D, or multi-channel which is averaged first)."""
+        if self._stream is None and samples.ndim == 1 and samples.dtype == np.float32 and samples.flags.c_contiguous:
+            return samples  # same rate, already float32 mono: nothing to do (every mic block)
         mono = np.ascontiguousarray(to_mono(samples), dtype=np.float32)
         if self._stream is None:
             return mono

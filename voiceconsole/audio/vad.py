@@ -8,6 +8,7 @@ the session turns edges into ``SpeechStarted`` / ``SpeechStopped``.
 
 from __future__ import annotations
 
+import ctypes
 import math
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -51,6 +52,9 @@ class SileroFrameVad:
         self.sample_rate = sample_rate
         self.frame_samples: int = int(self._model.window_size_samples)
         self._pending = np.zeros(self.frame_samples, dtype=np.float32)
+        # A ctypes view of _pending made once: the model takes it as is (a memoryview would be
+        # checked and wrapped in a new ctypes array on every frame).
+        self._pending_c = (ctypes.c_float * self.frame_samples).from_buffer(self._pending)
         self._filled = 0
         self._frames_done = 0
 
@@ -82,8 +86,7 @@ class SileroFrameVad:
             self._filled += take
             pos += take
             if self._filled == n:
-                # The native call needs a writable float32 buffer; _pending is one.
-                prob = float(self._model.process(memoryview(self._pending.data)))
+                prob = float(self._model.process(self._pending_c))
                 self._frames_done += 1
                 self._filled = 0
                 frames.append(VadFrame(self._frames_done * n, prob))

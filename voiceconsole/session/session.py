@@ -1,6 +1,8 @@
 """The session: source -> resample -> levels + reference VAD -> STT -> responder -> TTS -> sink.
 
 Every stage is an asyncio task fed by a queue; stages never reach into each other's state.
+A mic block whose STT engine can take it without waiting (``send_audio_now``) while nothing is
+queued for the STT stage is handled where it arrives instead, in the same order.
 Events are stamped here (``t`` from the session clock, ``audio_t`` from the mic audio handed to
 the STT engine) and published on the :class:`EventBus`.
 
@@ -141,7 +143,13 @@ class Session:
         self._mic_resampler = StreamResampler(source.sample_rate, self.stt_rate)
         self._mic_levels = LevelWindow(self.stt_rate, self.options.level_interval_s)
         self._speaker_levels = LevelWindow(sink.sample_rate, self.options.level_interval_s)
+        self._silence = np.zeros(0, dtype=np.float32)
         self._stt_q: asyncio.Queue[np.ndarray] = asyncio.Queue()
+        self._stt_queued = 0  # blocks put on _stt_q and not yet done by the STT stage
+        self._stt_send_now: Callable[[np.ndarray], bool] | None = None
+        """The STT engine's ``send_audio_now(samples) -> bool``, if it has one (set by :meth:`run`):
+        an engine that can take a block without yielding (False: nothing done, use
+        ``send_audio``); its blocks skip the hop through the STT stage."""
         self._respond_q: asyncio.Queue[TurnEnd] = asyncio.Queue()
         self._tts_q: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._next_reply = 0
@@ -226,6 +234,7 @@ class Session:
         """Run until the input ends (file) or :meth:`request_stop`; then close everything."""
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
+        self._stt_send_now = getattr(self.stt, "send_audio_now", None)
         self.running = True
         self.emit(
             SessionStarted,
@@ -377,7 +386,9 @@ class Session:
         level = self._mic_levels.add_stats(*stats, samples.size)
         if level is not None:
             self.emit(AudioLevel, source="mic", rms_dbfs=level[0], peak_dbfs=level[1])
-        self._stt_q.put_nowait(samples)
+        if self._stt_queued or not self._stt_block_now(samples):
+            self._stt_queued += 1
+            self._stt_q.put_nowait(samples)
 
     def _reply_audible(self) -> bool:
         """Whether reply audio is playing or may still be echoing back into the mic."""
@@ -408,16 +419,31 @@ class Session:
         due = int(round(self.clock.now() * self.sink.sample_rate)) - self.playback.samples_pulled
         if due <= 0:
             return
-        block = self.playback.pull(due)
-        self.sink.write(block)
-        self._on_speaker_block(block)
+        if self.playback.skip_silence(due):
+            # Nothing to play (most ticks): a shared silent block, measured without looking.
+            block = self._silence_block(due)
+            self.sink.write(block)
+            self._on_speaker_block(block, silent=True)
+        else:
+            block = self.playback.pull(due)
+            self.sink.write(block)
+            self._on_speaker_block(block)
         self._drain_playback()
 
-    def _on_speaker_block(self, block: np.ndarray) -> None:
+    def _silence_block(self, n: int) -> np.ndarray:
+        """``n`` zeros, read-only and reused while ``n`` stays the same."""
+        block = self._silence
+        if block.shape[0] != n:
+            block = np.zeros(n, dtype=np.float32)
+            block.flags.writeable = False
+            self._silence = block
+        return block
+
+    def _on_speaker_block(self, block: np.ndarray, silent: bool = False) -> None:
         for tap in self.audio_taps:
             tap("speaker", block, self.sink.sample_rate)
         if block.size:
-            stats = block_stats(block)
+            stats = (0.0, 0.0) if silent else block_stats(block)
             self.meters.speaker.update_from(*stats, block.size)
             level = self._speaker_levels.add_stats(*stats, block.size)
         else:
@@ -454,33 +480,59 @@ class Session:
                 self.audio_samples_sent += samples.shape[0]
                 if not self._stt_failed:
                     await self._send_to_stt(samples)
-                for tap in self.audio_taps:
-                    tap("mic", samples, self.stt_rate)
-                # The reference VAD runs inline once the audio is on the wire: Silero takes about
-                # 0.1 ms per 20 ms block, far less than a hop to a worker thread and back costs.
-                for edge in self.reference_vad.process(samples):
-                    kind = SpeechStarted if edge.kind == "start" else SpeechStopped
-                    self.emit(kind, speech_audio_t=edge.speech_audio_t)
+                self._after_stt(samples)
             finally:
+                self._stt_queued -= 1
                 self._stt_q.task_done()
+
+    def _stt_block_now(self, samples: np.ndarray) -> bool:
+        """What the STT stage does with a block, done here and now when nothing is queued for
+        it and the engine can take the block without waiting (``send_audio_now``): no hop
+        through the queue to the stage's task. False, with nothing done, otherwise."""
+        send_now = self._stt_send_now
+        if send_now is None:
+            return False
+        self.audio_samples_sent += samples.shape[0]
+        if not self._stt_failed:
+            try:
+                if not send_now(samples):
+                    self.audio_samples_sent -= samples.shape[0]
+                    return False
+            except Exception as exc:
+                self._stt_error(exc)
+        self._after_stt(samples)
+        return True
+
+    def _after_stt(self, samples: np.ndarray) -> None:
+        for tap in self.audio_taps:
+            tap("mic", samples, self.stt_rate)
+        # The reference VAD runs inline once the audio is on the wire: Silero takes about
+        # 0.1-0.5 ms per 32 ms frame, far less than a hop to a worker thread and back costs.
+        for edge in self.reference_vad.process(samples):
+            kind = SpeechStarted if edge.kind == "start" else SpeechStopped
+            self.emit(kind, speech_audio_t=edge.speech_audio_t)
 
     async def _send_to_stt(self, samples: np.ndarray) -> None:
         try:
             await self.stt.send_audio(samples)
-        except UserError as exc:
-            self._stt_failed = True
+        except Exception as exc:
+            self._stt_error(exc)
+
+    def _stt_error(self, exc: Exception) -> None:
+        self._stt_failed = True
+        if isinstance(exc, UserError):
             self.emit(EngineError, role="stt", engine=self.stt.name, message=str(exc), fatal=True)
-        except Exception as exc:  # an engine bug must not take the console down
-            log.exception("STT engine failed")
-            self._stt_failed = True
-            self.emit(
-                EngineError,
-                role="stt",
-                engine=self.stt.name,
-                message=f"{type(exc).__name__}: {exc}",
-                hint="the STT engine stopped; restart the session",
-                fatal=True,
-            )
+            return
+        # An engine bug must not take the console down.
+        log.error("STT engine failed", exc_info=exc)
+        self.emit(
+            EngineError,
+            role="stt",
+            engine=self.stt.name,
+            message=f"{type(exc).__name__}: {exc}",
+            hint="the STT engine stopped; restart the session",
+            fatal=True,
+        )
 
     async def _responder_stage(self) -> None:
         while True:

@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.protocol import State
 
 from voiceconsole import __version__
 from voiceconsole.engines.base import Emit
@@ -285,6 +286,20 @@ class CartesiaSocket:
         except ConnectionClosed:
             return False
 
+    def send_now(self, data: str | bytes) -> bool | None:
+        """Send one message without yielding to the event loop.
+
+        True: sent; False: not connected or the send failed (as :meth:`send`); ``None``:
+        nothing was done because sending now would have to wait (another send in progress, the
+        write buffer full, the connection closing): ``await send(data)`` instead.
+        """
+        ws = self._ws
+        if ws is None or self.state != "connected":
+            return False
+        if self._send_lock.locked():
+            return None
+        return _write_now(ws, data)
+
     async def _receive(self, ws: ClientConnection) -> None:
         try:
             while True:
@@ -385,6 +400,31 @@ class CartesiaSocket:
         self._ws = None
         if self.state != "failed":
             self._state("closed")
+
+
+def _write_now(ws: ClientConnection, data: str | bytes) -> bool | None:
+    """What ``await ws.send(data)`` does when it would not wait: frame the message and write it
+    to the transport (websockets' send adds two coroutines, a generator-based context manager
+    and a drain check for every 20 ms audio block). ``None`` whenever the public path could
+    wait, or this websockets lacks the attributes relied on."""
+    try:
+        if ws.send_in_progress is not None or ws.paused or ws.protocol.state is not State.OPEN:
+            return None
+        if ws.transport.is_closing():
+            return None
+        if isinstance(data, str):
+            ws.protocol.send_text(data.encode())
+        else:
+            ws.protocol.send_binary(data)
+    except AttributeError:
+        return None
+    try:
+        ws.send_data()
+    except Exception as exc:  # as websockets' send: the connection is broken; it will close
+        ws.set_connection_exc(exc)
+        ws.transport.abort()
+        return False
+    return True
 
 
 async def _abort(ws: ClientConnection) -> None:

@@ -59,6 +59,28 @@ class AudioStreamer:
         """Send one block (replaying held audio first); hold it if the connection is down."""
         await self._send_bytes(encode_audio(samples, self.encoding))
 
+    def send_now(self, samples: np.ndarray) -> bool:
+        """:meth:`send` without yielding to the event loop, when it would not have to wait.
+
+        False, with nothing done, when it would (a replay or a watchdog fill in progress, held
+        audio to replay first, a socket send that must wait): ``await send(samples)`` instead.
+        """
+        if self._lock.locked():
+            return False
+        held = len(self.buffer)
+        if held and self._socket.connected:
+            return False  # replaying the held audio first takes awaiting
+        frame = encode_audio(samples, self.encoding)
+        sent = False if held else self._socket.send_now(frame)
+        if sent is None:
+            return False
+        self._last_sent = asyncio.get_running_loop().time()
+        if sent:
+            self.bytes_sent += len(frame)
+        else:
+            self._hold(frame)
+        return True
+
     async def _send_bytes(self, frame: bytes) -> None:
         async with self._lock:
             self._last_sent = asyncio.get_running_loop().time()
@@ -67,13 +89,17 @@ class AudioStreamer:
             if len(self.buffer) == 0 and await self._socket.send(frame):
                 self.bytes_sent += len(frame)
                 return
-            if self._socket.state in ("failed", "closed", "closing"):
-                return
-            if self.buffer.push(frame) and not self._overflow_reported:
-                self._overflow_reported = True
-                self._socket.warn(
-                    f"connection down: more than {self.outage_buffer_s:g} s of audio held; dropping the oldest"
-                )
+            self._hold(frame)
+
+    def _hold(self, frame: bytes) -> None:
+        """Keep a frame that could not be sent for the replay (none once the socket is done)."""
+        if self._socket.state in ("failed", "closed", "closing"):
+            return
+        if self.buffer.push(frame) and not self._overflow_reported:
+            self._overflow_reported = True
+            self._socket.warn(
+                f"connection down: more than {self.outage_buffer_s:g} s of audio held; dropping the oldest"
+            )
 
     async def replay(self) -> None:
         """Send the audio held during an outage (called when the connection is back)."""
