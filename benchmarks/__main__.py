@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a short run that proves every benchmark works")
     p.add_argument("--only", metavar="NAME,...", help=f"run only these ({', '.join(BENCHMARKS)})")
-    p.add_argument("--json", default=None, metavar="PATH", help="write the results as JSON (default benchmarks/results.json)")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="write the results as JSON (default: benchmarks/results.json, for a full run only)")
     p.add_argument("--markdown", default=None, metavar="PATH", help="also write the table as Markdown (e.g. benchmarks/RESULTS.md)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -220,12 +221,17 @@ def main(argv: list[str] | None = None) -> int:
     misses = [f.name for f in figures if f.ok is False]
     failed = [f.name for f in figures if f.name.endswith((": failed", ": skipped"))]
     print(f"{sum(f.ok is True for f in figures)} targets hold, {len(misses)} missed, {len(failed)} benchmarks failed or skipped")
-    json_path = Path(args.json or Path(repo_root()) / "benchmarks" / "results.json")
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps({
-        "date": stamp, "quick": args.quick, "seconds": round(total, 1), "machine": info,
-        "figures": [f.as_dict() for f in figures],
-    }, indent=2) + "\n")
+    partial = bool(args.only or args.quick)
+    if args.json or not partial:
+        # A partial run (--only, --quick) leaves the full run's results.json alone unless told where.
+        json_path = Path(args.json or Path(repo_root()) / "benchmarks" / "results.json")
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps({
+            "date": stamp, "quick": args.quick, "seconds": round(total, 1), "machine": info,
+            "figures": [f.as_dict() for f in figures],
+        }, indent=2) + "\n")
+    else:
+        print("(a partial run: benchmarks/results.json is left as it is; --json PATH writes these figures)")
     if args.markdown:
         md = [f"# voiceconsole benchmarks", "",
               f"Date: {stamp}{' (quick run)' if args.quick else ''}. Machine: {info['nproc']} cores (nproc), "

@@ -39,3 +39,13 @@ def test_unknown_benchmark_is_a_one_line_error() -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "unknown benchmark nope" in proc.stderr
+
+
+def test_a_partial_run_leaves_the_full_results_alone() -> None:
+    results = ROOT / "benchmarks" / "results.json"
+    before = results.read_bytes() if results.exists() else None
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "resample"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "results.json is left as it is" in proc.stdout
+    assert (results.read_bytes() if results.exists() else None) == before
