@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tests.approx import same_within
 from voiceconsole.session.history import (
     BOOL,
     CHUNK_ROWS,
+    DURATION,
+    TIME,
     FLOAT,
     INT,
     OPT_FLOAT,
@@ -85,3 +88,30 @@ def test_a_folded_map_reads_like_a_dict_with_derived_and_sparse_fields() -> None
     first.took = 9.0
     assert folded[data[1].n].took == 9.0
     assert list(folded.folded_column("took", lambda r: r.took))[1] == 9.0
+
+
+@dataclass
+class Timed:
+    n: int
+    at: float | None
+    done: float | None
+    took: float | None
+    gap: float | None
+
+
+def test_moments_read_back_within_microseconds_the_first_exactly() -> None:
+    spec = (("n", INT), ("at", TIME), ("done", TIME), ("took", DURATION), ("gap", DURATION))
+    cols = Columns(spec, {"gap": ("done", "at")})
+    data = []
+    for i in range(CHUNK_ROWS + 9):
+        at = None if i % 10 == 4 else 36_000.0 + i * 3.3337 + 1e-9 * i
+        done = None if i % 5 == 2 else 36_000.0 + i * 3.3337 + 0.1234567 * (i % 7)
+        gap = None if at is None or done is None else (done - at if i % 6 else 99.0)  # a few differ
+        data.append(Timed(i, at, done, 0.25 + i * 1e-3 if i % 4 else None, gap))
+        cols.append(data[-1])
+    back = [Timed(**cols.fields(i)) for i in range(len(data))]
+    same_within(back, data, slack=1e-5)
+    assert [b.at for b in back] == [d.at for d in data]  # the first moment of each record: exact
+    assert [b.gap is None for b in back] == [d.gap is None for d in data]
+    got = list(cols.iter_column("gap"))
+    same_within([None if v != v else v for v in got], [d.gap for d in data], slack=1e-5)

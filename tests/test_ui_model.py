@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.approx import same_within
 from voiceconsole.events import TtsWordTimings, TurnUpdate, WordTiming
 from voiceconsole.ui.app import VoiceConsoleApp
 from voiceconsole.session.metrics import compute_metrics, summarize
-from voiceconsole.ui.model import GAP_ROWS, ConsoleModel, ReplyEntry
+from voiceconsole.ui.model import GAP_ROWS, LEVEL_FULL_WINDOW_S, MARK_CHUNK, ConsoleModel, LevelTrack, Mark, MarkList, ReplyEntry
 from voiceconsole.ui.scenes import SCENES, ScriptedController, long_session
 from voiceconsole.ui.themes import load_themes
 from voiceconsole.ui.timeline import ROWS
@@ -149,9 +150,44 @@ def test_folding_old_turns_keeps_what_the_views_read(scene: str) -> None:
     folded = ConsoleModel.from_events(events + late, keep=1)
     assert plain.turns.folded == 0 and folded.turns.folded >= len(folded.turns) - 2 > 0
     assert folded.replies.folded > 0
-    assert _read_api(folded, until) == _read_api(plain, until)
+    # old turns and replies keep their moments as 32-bit offsets: equal to within microseconds
+    same_within(_read_api(folded, until), _read_api(plain, until))
     assert folded.turns[1].text == "late words" and folded.turns[1].version == plain.turns[1].version
     summary = folded.metrics.summary()
-    assert summary == summarize(plain.metrics.turns())
+    same_within(summary, summarize(plain.metrics.turns()))
     # the same summary as computing the metrics from scratch over the events
-    assert summary == compute_metrics(events + late).summary
+    same_within(summary, compute_metrics(events + late).summary)
+    assert plain.metrics.summary() == compute_metrics(events + late).summary
+
+
+def test_old_marks_read_back_within_microseconds_and_new_ones_exactly() -> None:
+    marks = MarkList()
+    written = [Mark(1000.0 + i * 0.4137 + 1e-7 * i, "update" if i % 3 else "start", "" if i % 3 else str(i)) for i in range(2 * MARK_CHUNK + 5)]
+    for mark in written:
+        marks.append(mark)
+    assert len(marks) == len(written)
+    same_within(list(marks), written, slack=1e-5)
+    assert list(marks)[2 * MARK_CHUNK :] == written[2 * MARK_CHUNK :]  # the newest chunk is exact
+    assert marks[-1] == written[-1] and [m.label for m in marks] == [m.label for m in written]
+    start, end = written[MARK_CHUNK - 3].at, written[MARK_CHUNK + 4].at  # across a chunk boundary
+    found = marks.between(start - 1e-3, end - 1e-3)
+    same_within(found, written[MARK_CHUNK - 3 : MARK_CHUNK + 4], slack=1e-5)
+
+
+def test_old_levels_keep_the_loudest_of_each_bucket_to_half_a_decibel() -> None:
+    track = LevelTrack()
+    step = 0.05
+    n = int((LEVEL_FULL_WINDOW_S + 400.0) / step)
+    for i in range(n):
+        at = i * step
+        rms = float("-inf") if 100.0 <= at < 101.0 else -20.0 - (i % 10) * 1.13  # digital silence for a second
+        track.add(at, rms, rms + 6.0)
+    assert len(track) < n  # the oldest readings are folded into buckets
+    assert track.max_rms(10.0, 12.0) == -20.0
+    assert track.max_rms(50.0, 50.2) == -20.0  # a bucket overlapping the range counts
+    assert track.max_rms(100.0, 101.0) == -127.0  # silence reads as the quietest level kept
+    # the newest ten minutes stay exact
+    assert track.max_rms(n * step - 1.0, n * step) == -20.0
+    assert track.max_rms(3.0 * step, 3.5 * step) == -20.0  # old: one bucket's loudest (-20.0)
+    last = (n - 1) * step
+    assert track.max_rms(last, last + step) == pytest.approx(-20.0 - ((n - 1) % 10) * 1.13, abs=1e-5)  # new: the reading

@@ -22,7 +22,7 @@ NO_INT = -(2**63)
 
 # Field codes of a column spec: how a field is stored.
 FLOAT, OPT_FLOAT, INT, OPT_INT, BOOL, STR, OPT_STR = "F", "f", "i", "I", "b", "s", "S"
-SPARSE = "x"
+SPARSE, TIME, DURATION = "x", "t", "d"
 """A field that is ``None`` in nearly every record: only the values are kept (by row)."""
 
 
@@ -132,30 +132,40 @@ class Columns:
     full size once, so the history grows without ever copying (or reallocating) what it holds:
     growing one array per field left the allocator a trail of freed blocks as each array moved.
 
+    ``TIME`` fields (moments of one record, all close together) are stored as 32-bit offsets from
+    the record's first one, kept in full (``DURATION`` fields as 32-bit floats): a moment of an
+    old record reads back within a few microseconds (offsets up to minutes), the first one exactly.
+
     ``derived`` names float fields that are the difference of two others (``name: (a, b)``, i.e.
-    ``a - b``, ``None`` if either is): a row whose value is that difference (nearly every row, it
-    is how the owner computed it) stores nothing for it; any other value is kept aside.
+    ``a - b``, ``None`` if either is): a row whose value is that difference (to within the
+    precision of the times) stores nothing for it; any other value is kept aside.
     ``SPARSE`` fields (mostly ``None``) are kept aside too, only where they have a value.
     """
 
-    __slots__ = ("spec", "text", "_count", "_slots", "_nf", "_ni", "_floats", "_ints", "_wide", "_optional",
-                 "_derived", "_odd", "_bools")
+    __slots__ = ("spec", "text", "_count", "_slots", "_codes", "_nf", "_ns", "_ni", "_floats", "_smalls", "_ints",
+                 "_wide", "_optional", "_derived", "_odd", "_bools", "_times")
 
     def __init__(self, spec: Iterable[tuple[str, str]], derived: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.spec = tuple(spec)
         self.text = TextBuffer()
         self._count = 0
+        self._codes = dict(self.spec)
         self._derived = dict(derived or {})
         self._odd: dict[str, dict[int, Any]] = {name: {} for name in self._derived}
-        self._slots: dict[str, int] = {}  # field -> its slot in a float or integer row (STR: start; +1: length)
+        self._slots: dict[str, int] = {}  # field -> its slot in its row (STR: start; +1: length)
         self._bools: dict[str, int] = {}  # field -> its bit in the mask
-        self._optional: dict[str, dict[int, str]] = {}
-        nf = ni = 0
+        self._optional: dict[str, dict[int, Any]] = {}
+        self._times = [name for name, code in self.spec if code == TIME and name not in self._derived]
+        nf = ns = ni = 0
+        if self._times:
+            self._slots[" base"], nf = 0, 1
         for name, code in self.spec:
             if name in self._derived:
                 continue
             if code in (FLOAT, OPT_FLOAT):
                 self._slots[name], nf = nf, nf + 1
+            elif code in (TIME, DURATION):
+                self._slots[name], ns = ns, ns + 1
             elif code in (INT, OPT_INT):
                 self._slots[name], ni = ni, ni + 1
             elif code == STR:
@@ -166,8 +176,9 @@ class Columns:
                 self._optional[name] = {}  # row -> value; rows without one hold None
         if self._bools:
             self._slots[""], ni = ni, ni + 1
-        self._nf, self._ni = nf, ni
+        self._nf, self._ns, self._ni = nf, ns, ni
         self._floats: list[array] = []  # type: ignore[type-arg]
+        self._smalls: list[array] = []  # type: ignore[type-arg]
         self._ints: list[array] = []  # type: ignore[type-arg]
         self._wide: dict[tuple[int, int], int] = {}
 
@@ -195,11 +206,16 @@ class Columns:
         k, r = divmod(i, CHUNK_ROWS)
         if k == len(self._floats):
             self._floats.append(array("d", bytes(8 * CHUNK_ROWS * self._nf)))
+            self._smalls.append(array("f", bytes(4 * CHUNK_ROWS * self._ns)))
             self._ints.append(array("i", bytes(4 * CHUNK_ROWS * self._ni)))
-        floats, ints = self._floats[k], self._ints[k]
-        fb, ib = r * self._nf, r * self._ni
+        floats, smalls, ints = self._floats[k], self._smalls[k], self._ints[k]
+        fb, sb, ib = r * self._nf, r * self._ns, r * self._ni
         mask = 0
         slots = self._slots
+        base = math.nan
+        if self._times:
+            base = next((v for v in (getattr(obj, t) for t in self._times) if v is not None), math.nan)
+            floats[fb] = base
         for name, code in self.spec:
             if name in self._derived:
                 continue
@@ -208,6 +224,10 @@ class Columns:
                 floats[fb + slots[name]] = value
             elif code == OPT_FLOAT:
                 floats[fb + slots[name]] = math.nan if value is None else value
+            elif code == TIME:
+                smalls[sb + slots[name]] = math.nan if value is None else value - base
+            elif code == DURATION:
+                smalls[sb + slots[name]] = math.nan if value is None else value
             elif code == INT or code == OPT_INT:
                 self._put_int(ints, ib, slots[name], value)
             elif code == BOOL:
@@ -222,19 +242,26 @@ class Columns:
         if self._bools:
             ints[ib + slots[""]] = mask
         self._count += 1
-        for name, (a, b) in self._derived.items():
-            value = getattr(obj, name)
-            if value != _difference(getattr(obj, a), getattr(obj, b)):
-                self._odd[name][i] = value
+        if self._derived:
+            stored = self.fields(i, derive=False)
+            for name, (a, b) in self._derived.items():
+                value = getattr(obj, name)
+                expected = _difference(stored[a], stored[b])
+                if value is None or expected is None:
+                    if value is not expected:
+                        self._odd[name][i] = value
+                elif abs(value - expected) > _DERIVED_SLACK:
+                    self._odd[name][i] = value
 
-    def fields(self, i: int) -> dict[str, Any]:
+    def fields(self, i: int, derive: bool = True) -> dict[str, Any]:
         """Row ``i`` as keyword arguments."""
         out: dict[str, Any] = {}
         k, r = divmod(i, CHUNK_ROWS)
-        floats, ints = self._floats[k], self._ints[k]
-        fb, ib = r * self._nf, r * self._ni
+        floats, smalls, ints = self._floats[k], self._smalls[k], self._ints[k]
+        fb, sb, ib = r * self._nf, r * self._ns, r * self._ni
         slots = self._slots
         mask = ints[ib + slots[""]] if self._bools else 0
+        base = floats[fb] if self._times else 0.0
         for name, code in self.spec:
             if name in self._derived:
                 continue
@@ -242,6 +269,12 @@ class Columns:
                 out[name] = floats[fb + slots[name]]
             elif code == OPT_FLOAT:
                 v = floats[fb + slots[name]]
+                out[name] = None if v != v else v
+            elif code == TIME:
+                v = smalls[sb + slots[name]]
+                out[name] = None if v != v else base + v
+            elif code == DURATION:
+                v = smalls[sb + slots[name]]
                 out[name] = None if v != v else v
             elif code == INT or code == OPT_INT:
                 out[name] = self._get_int(i, slots[name])
@@ -252,9 +285,10 @@ class Columns:
                 out[name] = None if start is None or start < 0 else self.text.get(start, self._get_int(i, slots[name] + 1) or 0)
             else:
                 out[name] = self._optional[name].get(i)
-        for name, (a, b) in self._derived.items():
-            odd = self._odd[name]
-            out[name] = odd[i] if i in odd else _difference(out[a], out[b])
+        if derive:
+            for name, (a, b) in self._derived.items():
+                odd = self._odd[name]
+                out[name] = odd[i] if i in odd else _difference(out[a], out[b])
         return out
 
     def value(self, name: str, i: int) -> Any:
@@ -276,9 +310,11 @@ class Columns:
             values = self._optional[name]
             yield from (values.get(i) for i in range(count))
             return
-        code = dict(self.spec)[name]
+        code = self._codes[name]
         if code in (FLOAT, OPT_FLOAT):
             chunks, slot, width = self._floats, self._slots[name], self._nf
+        elif code in (TIME, DURATION):
+            chunks, slot, width = self._smalls, self._slots[name], self._ns
         elif code == BOOL:
             chunks, slot, width = self._ints, self._slots[""], self._ni
         elif code in (INT, OPT_INT):
@@ -293,11 +329,18 @@ class Columns:
                 bit = 1 << self._bools[name]
                 yield from (bool(m & bit) for m in part)
             elif code in (INT, OPT_INT):
-                base = k * CHUNK_ROWS
+                first = k * CHUNK_ROWS
                 for j, v in enumerate(part):
-                    yield v if v > _NONE else None if v == _NONE else self._wide[(base + j, slot)]
+                    yield v if v > _NONE else None if v == _NONE else self._wide[(first + j, slot)]
+            elif code == TIME:
+                yield from map(float.__add__, self._floats[k][0 : rows * self._nf : self._nf], part)
             else:
                 yield from part
+
+
+_DERIVED_SLACK = 1e-3
+"""Seconds a derived field may differ from the difference of its (stored) times and still be
+stored as that difference (it only differs by the precision of the times)."""
 
 
 def _difference(a: float | None, b: float | None) -> float | None:
@@ -541,4 +584,4 @@ class KeyList:
         return f"KeyList({list(self)!r})"
 
 
-__all__ = ["CHUNK_ROWS", "SPARSE", "Columns", "FoldedMap", "KeyList", "NumberIndex", "TextBuffer", "inserted", "widened"]
+__all__ = ["CHUNK_ROWS", "DURATION", "SPARSE", "TIME", "Columns", "FoldedMap", "KeyList", "NumberIndex", "TextBuffer", "inserted", "widened"]

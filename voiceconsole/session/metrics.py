@@ -65,7 +65,7 @@ from voiceconsole.events import (
     TurnResume,
     TurnStart,
 )
-from voiceconsole.session.history import BOOL, FLOAT, INT, OPT_FLOAT, OPT_INT, SPARSE, STR, FoldedMap
+from voiceconsole.session.history import BOOL, DURATION, INT, OPT_INT, SPARSE, STR, TIME, FoldedMap
 
 
 @dataclass(frozen=True)
@@ -196,11 +196,11 @@ class _Reply:
 KEEP_LIVE = 200
 """Newest turns (and replies) kept as objects; older ones are folded into typed columns."""
 
-_TURN_SPEC = (("turn", INT), ("transcript", STR), ("ended", BOOL), ("start_t", OPT_FLOAT), ("start_audio_t", OPT_FLOAT),
-              ("end_t", OPT_FLOAT), ("end_audio_t", OPT_FLOAT), ("speech_stop_audio_t", OPT_FLOAT),
-              ("eager_end_audio_t", OPT_FLOAT), ("eager_ends", INT), ("resumes", INT), ("reply", OPT_INT),
-              ("eager_end_delay", OPT_FLOAT), ("end_of_turn_delay", OPT_FLOAT), ("eager_to_end", OPT_FLOAT),
-              ("responder_latency", OPT_FLOAT), ("response_latency", OPT_FLOAT), ("tts_ttfa", OPT_FLOAT),
+_TURN_SPEC = (("turn", INT), ("transcript", STR), ("ended", BOOL), ("start_t", TIME), ("start_audio_t", TIME),
+              ("end_t", TIME), ("end_audio_t", TIME), ("speech_stop_audio_t", TIME),
+              ("eager_end_audio_t", TIME), ("eager_ends", INT), ("resumes", INT), ("reply", OPT_INT),
+              ("eager_end_delay", DURATION), ("end_of_turn_delay", DURATION), ("eager_to_end", DURATION),
+              ("responder_latency", DURATION), ("response_latency", DURATION), ("tts_ttfa", DURATION),
               ("barge_in_latency", SPARSE))
 _TURN_DERIVED = {
     # how the builder computes them: folded turns store them only where they differ
@@ -208,7 +208,7 @@ _TURN_DERIVED = {
     "end_of_turn_delay": ("end_audio_t", "speech_stop_audio_t"),
     "eager_to_end": ("end_audio_t", "eager_end_audio_t"),
 }
-_REPLY_SPEC = (("turn", OPT_INT), ("queued_t", FLOAT), ("request_t", OPT_FLOAT))
+_REPLY_SPEC = (("turn", OPT_INT), ("queued_t", TIME), ("request_t", TIME))
 
 
 def _nan_if_none(value: float | None) -> float:

@@ -56,12 +56,12 @@ from voiceconsole.events import (
 )
 from voiceconsole.session.history import (
     BOOL,
-    FLOAT,
+    DURATION,
     INT,
-    OPT_FLOAT,
     OPT_INT,
     OPT_STR,
     STR,
+    TIME,
     FoldedMap,
     KeyList,
     inserted,
@@ -255,6 +255,17 @@ LEVEL_BUCKET_S = 0.5
 the coarser zooms, so those draw exactly; finer zooms show old history at this resolution)."""
 _FOLD_BATCH = 2048
 """Readings folded into buckets at a time (keeps the cost of trimming the arrays amortised)."""
+LEVEL_STEP_DB = 0.5
+"""Resolution of the bucketed (old) levels: the timeline draws a level as one of a few glyphs."""
+_NO_LEVEL = 255
+"""Bucket code of a bucket without a reading."""
+
+
+def _level_code(rms_db: float) -> int:
+    """A dBFS level as one byte: ``-code * LEVEL_STEP_DB`` (0 ... -127 dBFS, quieter clamps)."""
+    if not rms_db > -127.0:  # also -inf (digital silence) and nan
+        return 254
+    return max(0, round(-rms_db / LEVEL_STEP_DB))
 
 
 class LevelTrack:
@@ -262,9 +273,10 @@ class LevelTrack:
 
     Stored compactly: the last :data:`LEVEL_FULL_WINDOW_S` seconds as typed arrays at full
     resolution, everything older folded into :data:`LEVEL_BUCKET_S` buckets holding the loudest
-    RMS of each (what the timeline draws; old peaks are not kept). Buckets are dense from the
-    first one (bucket ``k`` starts at ``(first + k) * LEVEL_BUCKET_S``, ``nan``: no reading), so a
-    bucket costs 4 bytes and memory grows by 8 bytes per audio second however long the session.
+    RMS of each in :data:`LEVEL_STEP_DB` steps (what the timeline draws; old peaks are not kept).
+    Buckets are dense from the first one (bucket ``k`` starts at ``(first + k) * LEVEL_BUCKET_S``),
+    so a bucket costs one byte and memory grows by 2 bytes per audio second however long the
+    session.
     """
 
     __slots__ = ("_times", "_rms", "_peak", "_old_first", "_old_rms")
@@ -274,7 +286,7 @@ class LevelTrack:
         self._rms = array("f")
         self._peak = array("f")
         self._old_first = 0  # bucket number of _old_rms[0]
-        self._old_rms = array("f")
+        self._old_rms = array("B")  # the loudest RMS of each bucket, see _level_code
 
     def __len__(self) -> int:
         """Readings kept at full resolution plus buckets of older ones."""
@@ -297,13 +309,13 @@ class LevelTrack:
             if not old_r:
                 self._old_first = bucket
             k = bucket - self._old_first
+            code = _level_code(rms[i])
             if k < len(old_r):
-                last = old_r[-1]
-                if last != last or rms[i] > last:
-                    old_r[-1] = rms[i]
+                if old_r[-1] == _NO_LEVEL or code < old_r[-1]:  # a smaller code is louder
+                    old_r[-1] = code
             else:
-                old_r.extend([math.nan] * (k - len(old_r)))
-                old_r.append(rms[i])
+                old_r.extend(bytes([_NO_LEVEL]) * (k - len(old_r)))
+                old_r.append(code)
         del times[:count], rms[:count], self._peak[:count]
 
     def max_rms(self, start: float, end: float) -> float | None:
@@ -318,10 +330,9 @@ class LevelTrack:
             # buckets starting after start - bucket (overlapping) and before end
             lo = max(0, math.floor((start - LEVEL_BUCKET_S + 1e-9) / LEVEL_BUCKET_S) + 1 - first)
             hi = min(len(old_r), max(0, math.ceil(end / LEVEL_BUCKET_S) - first))
-            for k in range(lo, hi):
-                value = old_r[k]
-                if value == value and (best is None or value > best):
-                    best = value
+            loudest = min(old_r[lo:hi], default=_NO_LEVEL)
+            if loudest != _NO_LEVEL:
+                best = -loudest * LEVEL_STEP_DB
         times = self._times
         lo = bisect_left(times, start)
         hi = bisect_left(times, end)
@@ -333,16 +344,27 @@ class LevelTrack:
         return best
 
 
-class MarkList:
-    """Marks in time order, stored as typed arrays (a few bytes each); iterating yields :class:`Mark`."""
+MARK_CHUNK = 256
+"""Marks per storage chunk of a :class:`MarkList`."""
 
-    __slots__ = ("_at", "_kind", "_num", "_text", "_kinds")
+
+class MarkList:
+    """Marks in time order, stored in fixed chunks of typed arrays; iterating yields :class:`Mark`.
+
+    The newest chunk holds times in full; a chunk once full keeps them as 32-bit offsets from its
+    first mark (old marks read back within microseconds while a chunk spans no more than a few
+    minutes). A mark costs 9 bytes and no array is ever regrown.
+    """
+
+    __slots__ = ("_bases", "_times", "_kinds_at", "_nums", "_count", "_text", "_kinds")
 
     def __init__(self) -> None:
-        self._at = array("d")
-        self._kind = array("B")
-        self._num = array("i")  # a numeric label, -1: none, -2: a text label in _text (widened if needed)
-        self._text: dict[int, str] = {}
+        self._bases = array("d")  # first time of each chunk
+        self._times: list[array[float]] = []  # per chunk: "d" (the newest) or "f" offsets from its base
+        self._kinds_at: list[array[int]] = []
+        self._nums: list[array[int]] = []  # a numeric label, -1: none, -2: a text label in _text
+        self._count = 0
+        self._text: dict[int, str] = {}  # mark -> label (also labels that do not fit 32 bits)
         self._kinds: list[str] = []
 
     def append(self, mark: Mark) -> None:
@@ -352,36 +374,65 @@ class MarkList:
         except ValueError:
             kind = len(self._kinds)
             self._kinds.append(mark.kind)
+        i = self._count
+        k, j = divmod(i, MARK_CHUNK)
+        if k == len(self._times):
+            if k:  # the chunk before is full: its times become offsets
+                full = self._times[k - 1]
+                base = self._bases[k - 1]
+                self._times[k - 1] = array("f", (t - base for t in full))
+            self._bases.append(mark.at)
+            self._times.append(array("d", bytes(8 * MARK_CHUNK)))
+            self._kinds_at.append(array("B", bytes(MARK_CHUNK)))
+            self._nums.append(array("i", bytes(4 * MARK_CHUNK)))
         label = mark.label
         if not label:
             num = -1
-        elif label.isdigit() and str(int(label)) == label:
+        elif label.isdigit() and str(int(label)) == label and int(label) < 2**31:
             num = int(label)
         else:
             num = -2
-            self._text[len(self._at)] = label
-        self._num = widened(self._num, num)
-        self._at.append(mark.at)
-        self._kind.append(kind)
+            self._text[i] = label
+        self._times[k][j] = mark.at
+        self._kinds_at[k][j] = kind
+        self._nums[k][j] = num
+        self._count += 1
 
     def __len__(self) -> int:
-        return len(self._at)
+        return self._count
+
+    def _at(self, i: int) -> float:
+        k, j = divmod(i, MARK_CHUNK)
+        times = self._times[k]
+        return times[j] if times.typecode == "d" else self._bases[k] + times[j]
 
     def _mark(self, i: int) -> Mark:
-        num = self._num[i]
+        k, j = divmod(i, MARK_CHUNK)
+        num = self._nums[k][j]
         label = "" if num == -1 else self._text.get(i, "") if num == -2 else str(num)
-        return Mark(self._at[i], self._kinds[self._kind[i]], label)
+        return Mark(self._at(i), self._kinds[self._kinds_at[k][j]], label)
 
     def __getitem__(self, i: int) -> Mark:
-        return self._mark(range(len(self._at))[i])
+        return self._mark(range(self._count)[i])
 
     def __iter__(self) -> Iterator[Mark]:
-        return (self._mark(i) for i in range(len(self._at)))
+        return (self._mark(i) for i in range(self._count))
+
+    def _bisect(self, at: float) -> int:
+        """Position of the first mark at or after ``at``."""
+        lo, hi = 0, self._count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._at(mid) < at:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def between(self, start: float, end: float) -> list[Mark]:
         """Marks with ``start <= at < end``."""
-        lo = bisect_left(self._at, start)
-        hi = bisect_left(self._at, end)
+        lo = self._bisect(start)
+        hi = self._bisect(end)
         return [self._mark(i) for i in range(lo, hi)]
 
 
@@ -400,14 +451,15 @@ KEEP_LIVE = 200
 """Newest turns and replies kept as objects; older ones are folded into typed columns."""
 
 _TURN_STATES: tuple[TurnState, ...] = ("open", "eager", "ended")
-_TURN_SPEC = (("turn", INT), ("start_t", FLOAT), ("start_audio_t", FLOAT), ("text", STR), ("end_t", OPT_FLOAT),
-              ("end_audio_t", OPT_FLOAT), ("resumes", INT), ("version", INT))
-_REPLY_SPEC = (("reply", INT), ("text", STR), ("origin", STR), ("turn", OPT_INT), ("queued_t", FLOAT),
-               ("queued_audio_t", FLOAT), ("request_t", OPT_FLOAT), ("request_audio_t", OPT_FLOAT),
-               ("first_audio_t", OPT_FLOAT), ("first_audio_audio_t", OPT_FLOAT), ("ttfa_s", OPT_FLOAT),
-               ("synth_done", BOOL), ("duration_s", OPT_FLOAT), ("play_start_t", OPT_FLOAT),
-               ("play_start_audio_t", OPT_FLOAT), ("play_end_t", OPT_FLOAT), ("play_end_audio_t", OPT_FLOAT),
-               ("played_s", OPT_FLOAT), ("interrupted", BOOL), ("cancelled", BOOL), ("failed", OPT_STR),
+# Moments are TIME (32-bit offsets from the record's first moment), lengths DURATION (32-bit).
+_TURN_SPEC = (("turn", INT), ("start_t", TIME), ("start_audio_t", TIME), ("text", STR), ("end_t", TIME),
+              ("end_audio_t", TIME), ("resumes", INT), ("version", INT))
+_REPLY_SPEC = (("reply", INT), ("text", STR), ("origin", STR), ("turn", OPT_INT), ("queued_t", TIME),
+               ("queued_audio_t", TIME), ("request_t", TIME), ("request_audio_t", TIME),
+               ("first_audio_t", TIME), ("first_audio_audio_t", TIME), ("ttfa_s", DURATION),
+               ("synth_done", BOOL), ("duration_s", DURATION), ("play_start_t", TIME),
+               ("play_start_audio_t", TIME), ("play_end_t", TIME), ("play_end_audio_t", TIME),
+               ("played_s", DURATION), ("interrupted", BOOL), ("cancelled", BOOL), ("failed", OPT_STR),
                ("version", INT))
 
 
