@@ -190,4 +190,10 @@ def test_old_levels_keep_the_loudest_of_each_bucket_to_half_a_decibel() -> None:
     assert track.max_rms(n * step - 1.0, n * step) == -20.0
     assert track.max_rms(3.0 * step, 3.5 * step) == -20.0  # old: one bucket's loudest (-20.0)
     last = (n - 1) * step
+    # full resolution (the newest ten minutes, across storage chunks): as a plain list would say
+    readings = [(i * step, -20.0 - (i % 10) * 1.13) for i in range(n)]
+    for a in [last - 590.0 + k * 37.3 for k in range(16)]:
+        b = a + 0.37
+        inside = [r for t, r in readings if a <= t < b]
+        assert track.max_rms(a, b) == pytest.approx(max(inside), abs=1e-5)
     assert track.max_rms(last, last + step) == pytest.approx(-20.0 - ((n - 1) % 10) * 1.13, abs=1e-5)  # new: the reading

@@ -268,6 +268,10 @@ def _level_code(rms_db: float) -> int:
     return max(0, round(-rms_db / LEVEL_STEP_DB))
 
 
+_OLD_CHUNK = 4096
+"""Buckets per storage chunk of the bucketed (old) levels."""
+
+
 class LevelTrack:
     """Levels of one stream over audio time (RMS and peak dBFS), appended in time order.
 
@@ -276,47 +280,83 @@ class LevelTrack:
     RMS of each in :data:`LEVEL_STEP_DB` steps (what the timeline draws; old peaks are not kept).
     Buckets are dense from the first one (bucket ``k`` starts at ``(first + k) * LEVEL_BUCKET_S``),
     so a bucket costs one byte and memory grows by 2 bytes per audio second however long the
-    session.
+    session. Both are kept in fixed-size chunks (full-resolution readings :data:`_FOLD_BATCH` to
+    a chunk, folded a chunk at a time), so no array is regrown or shrunk as the session goes on.
     """
 
-    __slots__ = ("_times", "_rms", "_peak", "_old_first", "_old_rms")
+    __slots__ = ("_chunks", "_last", "_old_first", "_old", "_old_count")
 
     def __init__(self) -> None:
-        self._times = array("d")
-        self._rms = array("f")
-        self._peak = array("f")
-        self._old_first = 0  # bucket number of _old_rms[0]
-        self._old_rms = array("B")  # the loudest RMS of each bucket, see _level_code
+        self._chunks: list[tuple[array[float], array[float], array[float]]] = []  # (times, rms, peak)
+        self._last = _FOLD_BATCH  # readings in the newest chunk
+        self._old_first = 0  # bucket number of the first bucket
+        self._old: list[array[int]] = []  # the loudest RMS of each bucket (see _level_code)
+        self._old_count = 0
 
     def __len__(self) -> int:
         """Readings kept at full resolution plus buckets of older ones."""
-        return len(self._times) + len(self._old_rms)
+        return self._full() + self._old_count
+
+    def _full(self) -> int:
+        return (len(self._chunks) - 1) * _FOLD_BATCH + self._last if self._chunks else 0
+
+    def _count(self, k: int) -> int:
+        return self._last if k == len(self._chunks) - 1 else _FOLD_BATCH
 
     def add(self, at: float, rms: float, peak: float) -> None:
         """Append one reading at audio time ``at``."""
-        self._times.append(at)
-        self._rms.append(rms)
-        self._peak.append(peak)
-        if len(self._times) > _FOLD_BATCH and at - self._times[_FOLD_BATCH] > LEVEL_FULL_WINDOW_S:
-            self._fold(_FOLD_BATCH)
+        if self._last == _FOLD_BATCH:
+            if len(self._chunks) > 1 and at - self._chunks[1][0][0] > LEVEL_FULL_WINDOW_S:
+                self._fold()
+            self._chunks.append((array("d", bytes(8 * _FOLD_BATCH)), array("f", bytes(4 * _FOLD_BATCH)),
+                                 array("f", bytes(4 * _FOLD_BATCH))))
+            self._last = 0
+        times, rms_col, peak_col = self._chunks[-1]
+        times[self._last] = at
+        rms_col[self._last] = rms
+        peak_col[self._last] = peak
+        self._last += 1
 
-    def _fold(self, count: int) -> None:
-        """Move the oldest ``count`` readings into the bucketed history."""
-        times, rms = self._times, self._rms
-        old_r = self._old_rms
-        for i in range(count):
+    def _put_old(self, k: int, code: int) -> None:
+        c, j = divmod(k, _OLD_CHUNK)
+        while c >= len(self._old):
+            self._old.append(array("B", bytes([_NO_LEVEL]) * _OLD_CHUNK))
+        self._old[c][j] = code
+
+    def _fold(self) -> None:
+        """Move the oldest chunk of readings into the bucketed history."""
+        times, rms, _ = self._chunks.pop(0)
+        for i in range(_FOLD_BATCH):
             bucket = math.floor(times[i] / LEVEL_BUCKET_S)
-            if not old_r:
+            if not self._old_count:
                 self._old_first = bucket
             k = bucket - self._old_first
             code = _level_code(rms[i])
-            if k < len(old_r):
-                if old_r[-1] == _NO_LEVEL or code < old_r[-1]:  # a smaller code is louder
-                    old_r[-1] = code
+            if k < self._old_count:
+                last = self._old_count - 1
+                held = self._old[last // _OLD_CHUNK][last % _OLD_CHUNK]
+                if held == _NO_LEVEL or code < held:  # a smaller code is louder
+                    self._put_old(last, code)
             else:
-                old_r.extend(bytes([_NO_LEVEL]) * (k - len(old_r)))
-                old_r.append(code)
-        del times[:count], rms[:count], self._peak[:count]
+                self._put_old(k, code)
+                self._old_count = k + 1
+
+    def _old_loudest(self, lo: int, hi: int) -> int:
+        loudest = _NO_LEVEL
+        while lo < hi:
+            c, j = divmod(lo, _OLD_CHUNK)
+            n = min(hi - lo, _OLD_CHUNK - j)
+            loudest = min(loudest, min(self._old[c][j : j + n]))
+            lo += n
+        return loudest
+
+    def _locate(self, at: float) -> tuple[int, int]:
+        """(chunk, position) of the first full-resolution reading at or after ``at``."""
+        for k, (times, _, _) in enumerate(self._chunks):
+            n = self._count(k)
+            if n and times[n - 1] >= at:
+                return k, bisect_left(times, at, 0, n)
+        return len(self._chunks), 0
 
     def max_rms(self, start: float, end: float) -> float | None:
         """Loudest RMS among level windows in ``[start, end)``, else the last one before.
@@ -324,23 +364,30 @@ class LevelTrack:
         Where only buckets are left (old history), a bucket overlapping the range counts.
         """
         best: float | None = None
-        old_r = self._old_rms
-        first = self._old_first
-        if old_r and start < (first + len(old_r) - 1) * LEVEL_BUCKET_S + LEVEL_BUCKET_S:
+        first, count = self._old_first, self._old_count
+        if count and start < (first + count - 1) * LEVEL_BUCKET_S + LEVEL_BUCKET_S:
             # buckets starting after start - bucket (overlapping) and before end
             lo = max(0, math.floor((start - LEVEL_BUCKET_S + 1e-9) / LEVEL_BUCKET_S) + 1 - first)
-            hi = min(len(old_r), max(0, math.ceil(end / LEVEL_BUCKET_S) - first))
-            loudest = min(old_r[lo:hi], default=_NO_LEVEL)
+            hi = min(count, max(0, math.ceil(end / LEVEL_BUCKET_S) - first))
+            loudest = self._old_loudest(lo, hi)
             if loudest != _NO_LEVEL:
                 best = -loudest * LEVEL_STEP_DB
-        times = self._times
-        lo = bisect_left(times, start)
-        hi = bisect_left(times, end)
-        if hi > lo:
-            value = max(self._rms[lo:hi])
+        k0, i0 = self._locate(start)
+        k1, i1 = self._locate(end)
+        if (k1, i1) > (k0, i0):
+            value = -math.inf
+            for k in range(k0, min(k1, len(self._chunks) - 1) + 1):
+                rms = self._chunks[k][1]
+                a = i0 if k == k0 else 0
+                b = i1 if k == k1 else self._count(k)
+                if b > a:
+                    value = max(value, max(rms[a:b]))
             best = value if best is None or value > best else best
-        elif best is None and lo > 0 and start - times[lo - 1] < 0.25:
-            best = self._rms[lo - 1]
+        elif best is None and (k0, i0) > (0, 0):
+            k, i = (k0, i0 - 1) if i0 else (k0 - 1, self._count(k0 - 1) - 1)
+            times, rms, _ = self._chunks[k]
+            if start - times[i] < 0.25:
+                best = rms[i]
         return best
 
 
