@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -22,6 +24,11 @@ from typing import Literal, Protocol
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.protocol import State
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # websockets built without its C extension
+    from websockets.utils import apply_mask
 
 from voiceconsole import __version__
 from voiceconsole.engines.base import Emit
@@ -402,6 +409,33 @@ class CartesiaSocket:
             self._state("closed")
 
 
+class _FrameMasker:
+    """Client data frames for :func:`_write_now`: FIN + binary opcode, the length, a fresh
+    random masking key (drawn from ``os.urandom`` 4 KiB at a time) and the masked payload."""
+
+    def __init__(self) -> None:
+        self._keys = b""
+        self._next = 0
+
+    def binary_frame(self, payload: bytes) -> bytes:
+        """One masked, unfragmented binary frame carrying ``payload``."""
+        if self._next >= len(self._keys):
+            self._keys, self._next = os.urandom(4096), 0
+        key = self._keys[self._next : self._next + 4]
+        self._next += 4
+        n = len(payload)
+        if n < 126:
+            head = struct.pack("!BB", 0x82, 0x80 | n)
+        elif n < 65536:
+            head = struct.pack("!BBH", 0x82, 0x80 | 126, n)
+        else:
+            head = struct.pack("!BBQ", 0x82, 0x80 | 127, n)
+        return b"".join((head, key, apply_mask(payload, key)))
+
+
+_MASKER = _FrameMasker()
+
+
 def _write_now(ws: ClientConnection, data: str | bytes) -> bool | None:
     """What ``await ws.send(data)`` does when it would not wait: frame the message and write it
     to the transport (websockets' send adds two coroutines, a generator-based context manager
@@ -414,8 +448,13 @@ def _write_now(ws: ClientConnection, data: str | bytes) -> bool | None:
             return None
         if isinstance(data, str):
             ws.protocol.send_text(data.encode())
-        else:
+        elif ws.protocol.extensions or ws.protocol.writes:  # (no extension is ever negotiated)
             ws.protocol.send_binary(data)
+        else:
+            # The frame written here, as websockets would serialize it (RFC 6455 5.2): the
+            # same bytes on the wire without a Frame object, a BytesIO and a getrandom call.
+            ws.transport.write(_MASKER.binary_frame(data))
+            return True
     except AttributeError:
         return None
     try:
