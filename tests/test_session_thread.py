@@ -70,3 +70,43 @@ async def test_quit_stops_the_threaded_session_closes_the_engines_and_ends_its_t
     assert not session.running
     assert not any(t.name == "vc-session" for t in threading.enumerate())
     assert app.return_code == 0
+
+
+async def test_events_emitted_in_one_turn_of_the_session_loop_wake_the_consumer_once() -> None:
+    import asyncio
+    import time
+
+    from voiceconsole.events import AudioLevel
+    from voiceconsole.session.bus import EventBus
+    from voiceconsole.session.threaded import ThreadedEvents
+
+    bus = EventBus()
+    events = ThreadedEvents(bus)
+    got: list[tuple[str, Event]] = []
+    events.add_listener(lambda e: got.append((threading.current_thread().name, e)))
+    drains: list[int] = []
+    drain = events._drain
+    events._drain = lambda: (drains.append(len(events._pending)), drain())  # type: ignore[method-assign]
+    sent = [AudioLevel(t=i * 0.02, audio_t=i * 0.02, source="mic", rms_dbfs=-30.0, peak_dbfs=-20.0) for i in range(6)]
+
+    def session_thread() -> None:
+        async def burst(part: list[Event]) -> None:
+            for event in part:  # one turn of the session's loop: one wake at its end
+                bus.publish(event)
+                time.sleep(0.01)  # work that lets go of the GIL (as the VAD's native call does)
+            await asyncio.sleep(0.05)
+
+        async def main() -> None:
+            await burst(sent[:3])
+            await burst(sent[3:])
+
+        asyncio.run(main())
+
+    worker = threading.Thread(target=session_thread, name="vc-session")
+    worker.start()
+    while worker.is_alive() or len(got) < len(sent):
+        await asyncio.sleep(0.01)
+    worker.join()
+    assert [e for _, e in got] == sent
+    assert {name for name, _ in got} == {threading.current_thread().name}
+    assert drains == [3, 3]

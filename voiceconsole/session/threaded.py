@@ -62,12 +62,23 @@ class ThreadedEvents:
             self._listeners.remove(listener)
 
     def _on_session_event(self, event: Event) -> None:
-        # On the session thread: queue it; wake the consumer only on empty -> non-empty.
+        # On the session thread: queue it; on empty -> non-empty, wake the consumer once the
+        # session's loop has finished what it is doing (its next turn), not in the middle of it:
+        # a consumer woken at once wants the GIL back within the switch interval, and the two
+        # threads would trade it (each time with cold caches) while a 20 ms block is processed.
         with self._lock:
             wake = not self._pending
             self._pending.append(event)
+        if wake:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # not on a running loop: wake now
+                self.flush()
+
+    def flush(self) -> None:
+        """Wake the consumer if events are waiting (the session thread calls this)."""
         loop = self._loop
-        if wake and loop is not None and not loop.is_closed():
+        if self._pending and loop is not None and not loop.is_closed():
             try:
                 loop.call_soon_threadsafe(self._drain)
             except RuntimeError:  # the consumer's loop closed meanwhile
@@ -199,6 +210,7 @@ class SessionThread:
         try:
             await self.session.run()
         finally:
+            self.bus.flush()  # the last events (session.stop) go out now
             with self._lock:
                 self._loop = None
 
