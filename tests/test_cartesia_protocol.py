@@ -226,3 +226,16 @@ def test_vad_turn_tracker_follows_the_offline_rules() -> None:
     assert tracker.finish() == []
     tracker.process([(0, 0.9)] * 3)
     assert tracker.finish() == ["finalize"]
+
+
+@pytest.mark.parametrize("encoding", ["pcm_s16le", "pcm_mulaw"])
+def test_the_streamers_block_encoder_gives_the_bytes_of_encode_audio(encoding: str) -> None:
+    from voiceconsole.engines.cartesia.streamer import AudioStreamer
+
+    streamer = AudioStreamer(None, encoding=encoding, sample_rate=16000)  # type: ignore[arg-type]
+    rng = np.random.default_rng(7)
+    edges = np.array([0.0, 1.0, -1.0, 2.0, -3.0, 0.5 / 32767, 1.5 / 32767, -2.5 / 32767], dtype=np.float32)
+    blocks = [edges, *(rng.uniform(-1.2, 1.2, n).astype(np.float32) for n in (320, 320, 160, 320))]
+    blocks += [rng.uniform(-1, 1, 640).astype(np.float32)[::2], rng.uniform(-1, 1, 320)]  # strided; float64
+    for block in blocks:
+        assert streamer.encode(block) == encode_audio(block, encoding)

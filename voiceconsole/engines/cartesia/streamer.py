@@ -21,6 +21,9 @@ from voiceconsole.engines.cartesia.protocol import bytes_per_sample, encode_audi
 from voiceconsole.engines.cartesia.socket import CartesiaSocket
 
 
+_FULL_SCALE = np.float32(32767.0)
+
+
 class AudioStreamer:
     """Sends float32 mic audio as ``encoding`` frames over ``socket``; never waits for replies."""
 
@@ -46,6 +49,8 @@ class AudioStreamer:
         self._last_sent = 0.0
         self._watchdog: asyncio.Task[None] | None = None
         self._overflow_reported = False
+        self._scaled = np.empty(0, dtype=np.float32)
+        self._pcm = np.empty(0, dtype="<i2")
         self.bytes_sent = 0
         """Audio bytes that reached the socket (including replays and watchdog zeros)."""
         self.zero_bytes_sent = 0
@@ -57,7 +62,23 @@ class AudioStreamer:
 
     async def send(self, samples: np.ndarray) -> None:
         """Send one block (replaying held audio first); hold it if the connection is down."""
-        await self._send_bytes(encode_audio(samples, self.encoding))
+        await self._send_bytes(self.encode(samples))
+
+    def encode(self, samples: np.ndarray) -> bytes:
+        """``encode_audio(samples, encoding)``; 16-bit PCM from float32 mono in scratch arrays
+        kept between blocks (four in-place ufuncs, no temporaries: this runs every 20 ms)."""
+        if self.encoding != "pcm_s16le" or samples.dtype != np.float32 or samples.ndim != 1:
+            return encode_audio(samples, self.encoding)
+        n = samples.shape[0]
+        if self._scaled.shape[0] != n:
+            self._scaled = np.empty(n, dtype=np.float32)
+            self._pcm = np.empty(n, dtype="<i2")
+        scaled = self._scaled
+        np.multiply(samples, _FULL_SCALE, out=scaled)
+        np.minimum(scaled, _FULL_SCALE, out=scaled)
+        np.maximum(scaled, -_FULL_SCALE, out=scaled)
+        np.rint(scaled, out=self._pcm, casting="unsafe")  # whole numbers in int16 range: exact
+        return self._pcm.tobytes()
 
     def send_now(self, samples: np.ndarray) -> bool:
         """:meth:`send` without yielding to the event loop, when it would not have to wait.
@@ -70,7 +91,7 @@ class AudioStreamer:
         held = len(self.buffer)
         if held and self._socket.connected:
             return False  # replaying the held audio first takes awaiting
-        frame = encode_audio(samples, self.encoding)
+        frame = self.encode(samples)
         sent = False if held else self._socket.send_now(frame)
         if sent is None:
             return False
