@@ -5,8 +5,9 @@ reference VAD -> Ink-2 turns client -> websocket send) against the local scripte
 The capture block is complete when its callback runs, so the figure is the console's own delay
 beyond the chunk's accumulation time. A block counts as sent when the last STT sample made
 from it has gone (so audio a resampler holds back is charged to the console). Hooks, installed from outside: the capture worker's
-callback notes the time of block k; the session's queue to the STT stage notes each chunk's
-size; the STT client's send notes when ``websocket.send`` returned. Measured with
+callback notes the time of block k; a block goes to the wire either where it arrives (the
+streamer's ``send_now``, when nothing waits before it) or through the STT stage's queue (which
+notes each chunk's size) and the streamer's send; each notes when the bytes were handed over. Measured with
 the session headless (``--no-ui``) and inside the real app as ``voiceconsole`` runs it (the
 session on its own thread and loop; the UI run headless, frames rendered to terminal bytes).
 """
@@ -47,9 +48,7 @@ async def _measure(url: str, seconds: float, ui: bool, times: Any) -> tuple[list
     streamer = stt.streamer
     original_send = streamer._send_bytes
 
-    async def send_bytes(frame: bytes) -> None:
-        size = sizes.popleft() if sizes else 0
-        await original_send(frame)
+    def on_wire(size: int) -> None:
         t = time.monotonic()
         sent[0] += size
         # Block k is on the wire once the STT sample matching its last input sample has gone.
@@ -58,7 +57,21 @@ async def _measure(url: str, seconds: float, ui: bool, times: Any) -> tuple[list
                 latencies.append(t - times[done[0] % times.size])
             done[0] += 1
 
+    async def send_bytes(frame: bytes) -> None:  # the STT stage's path (a block that had to wait)
+        size = sizes.popleft() if sizes else 0
+        await original_send(frame)
+        on_wire(size)
+
     streamer._send_bytes = send_bytes
+    original_now = streamer.send_now
+
+    def send_now(samples: Any) -> bool:  # the path of a block sent where it arrives
+        taken = original_now(samples)
+        if taken:
+            on_wire(int(samples.shape[0]))
+        return taken
+
+    streamer.send_now = send_now
     rates = f"{in_rate} Hz device -> {out_rate} Hz STT"
 
     async def body() -> None:
