@@ -41,9 +41,11 @@ ZOOMS_MS: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 DEFAULT_ZOOM_MS = 50
 CHUNK = 32
 """Columns per cached strip."""
-CHUNK_CACHE = 512
-"""Cached chunk strips (about 11 screens of 9 lanes at 160 columns; older ones are redrawn). An
-entry holds ~3 KB (cells and strip), so the bound is kept small: a long replay fills it."""
+CHUNK_CACHE = 128
+"""Cached chunks at least (an entry holds ~3 KB of cells and strip): about three screens of 9
+lanes at 120 columns; a wider view raises the bound to three of its screens. Older chunks are
+drawn again when scrolled back to (a screen of them in about 3 ms)."""
+CACHED_SCREENS = 3
 SPILL = 16
 """Columns a label may run past the item it belongs to (labels only run to the right)."""
 PAST_ENOUGH = 4
@@ -250,6 +252,7 @@ class TimelineView(ScrollView, can_focus=True):
 
     def _resize_virtual(self) -> None:
         view = self.scrollable_content_region.width
+        self._chunks.grow(CACHED_SCREENS * len(ROWS) * (view // CHUNK + 2))
         # The axis grows by half a page at a time (as the followed view moves), so the scroll
         # range and scrollbar change only then, not at every column.
         width = max(self._page_x() + view, view)
