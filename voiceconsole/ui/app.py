@@ -60,7 +60,7 @@ from voiceconsole.events import Event, SessionStarted
 from voiceconsole.ui.heap import freeze_heap, thaw_heap
 from voiceconsole.ui.lines import LineText
 from voiceconsole.ui.model import ConsoleModel, ErrorInfo
-from voiceconsole.ui.paintcache import install_frame_caches
+from voiceconsole.ui.paintcache import install_frame_caches, paint_now
 from voiceconsole.ui.panels import MetricsTable, QueueView, VuMeters, engine_text
 from voiceconsole.ui.screens import HelpScreen
 from voiceconsole.ui.themes import ThemeSet, load_themes
@@ -206,6 +206,9 @@ class VoiceConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         install_frame_caches(self.screen)
+        # The panels the frame tick and the event flush redraw, painted by them directly.
+        self._painted = (self._meters, self._timeline, self._transcript, self._queue, self._metrics,
+                         self._engines_line, self._state_line)
         self.query_one("#transcript").border_title = "transcript"
         self.query_one("#queue").border_title = "TTS queue"
         self.query_one("#meters").border_title = "levels"
@@ -323,6 +326,7 @@ class VoiceConsoleApp(App[int]):
             self._update_banner()
         if dirt.status:
             self._update_status()
+        paint_now(self.screen, self._painted)
 
     def _set_frame_rate(self, hz: int) -> None:
         """Run the frame tick (meters, "now", heard words, clock) ``hz`` times a second."""
@@ -370,6 +374,7 @@ class VoiceConsoleApp(App[int]):
             self.flush()  # "now" moved with the levels: the timeline's new columns
         if self._clock_text() != self._clock_shown:  # the rest of the status changes by event or key
             self._update_status()
+        paint_now(self.screen, self._painted)
         return moved
 
     # --- status and errors ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Clean widgets hand the compositor their last lines instead of rebuilding them.
+"""Cheaper frames: clean widgets hand the compositor their last lines, and the console's own
+panels are painted without a round of messages (:func:`paint_now`).
 
 Textual's compositor asks every widget whose clip overlaps a frame's changed area for all of
 its lines (the screen's direct children always: their clip is the whole screen). Each such call
@@ -64,4 +65,36 @@ def install_frame_caches(root: Widget) -> None:
             widget._styles_cache = FrameCache()
 
 
-__all__ = ["FrameCache", "install_frame_caches"]
+
+
+def paint_now(screen: Any, widgets: Any) -> bool:
+    """Compose and send the frame for the pending repaints of ``widgets`` now.
+
+    Textual paints a widget's refresh after a round of messages (the widget's idle check posts
+    an update to its screen, whose idle check resumes the frame timer, which then composes).
+    For the console's own panels, which redraw at every frame tick and after every burst of
+    events, that round costs about as much as composing; this takes the repaints straight to
+    the compositor instead. Nothing is done (False) when Textual has other work pending first
+    (a layout, a scroll, a style update, a batch, another screen on top): its own path paints.
+    """
+    app = screen.app
+    if app._batch_count or not screen.is_current:
+        return False
+    if screen._layout_required or screen._scroll_required or screen._recompose_required:
+        return False
+    dirty = []
+    for widget in widgets:
+        if widget._layout_required or widget._scroll_required or widget._refresh_styles_required:
+            return False
+        if widget._repaint_required and widget.display:
+            dirty.append(widget)
+    if not dirty:
+        return True
+    for widget in dirty:
+        widget._repaint_required = False
+        screen._dirty_widgets.add(widget)
+    screen._on_timer_update()
+    return True
+
+
+__all__ = ["FrameCache", "install_frame_caches", "paint_now"]
