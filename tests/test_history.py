@@ -18,8 +18,14 @@ from voiceconsole.session.history import (
     OPT_STR,
     SPARSE,
     STR,
+    CHUNK_ITEMS,
+    ENUM,
+    TEXT_CHUNK,
+    ChunkedArray,
     Columns,
     FoldedMap,
+    KeyList,
+    TextBuffer,
 )
 
 
@@ -115,3 +121,70 @@ def test_moments_read_back_within_microseconds_the_first_exactly() -> None:
     assert [b.gap is None for b in back] == [d.gap is None for d in data]
     got = list(cols.iter_column("gap"))
     same_within([None if v != v else v for v in got], [d.gap for d in data], slack=1e-5)
+
+
+def test_a_chunked_array_acts_like_a_list_across_chunks_widening_on_overflow() -> None:
+    import bisect
+    import random
+
+    rng = random.Random(7)
+    chunked, plain = ChunkedArray("i"), []
+    for i in range(2 * CHUNK_ITEMS + 9):
+        chunked.append(3 * i)
+        plain.append(3 * i)
+    for _ in range(30):  # sorted inserts (mostly at the end, as the history does) and deletes
+        x = rng.choice([plain[-1] + 1, rng.randrange(0, plain[-1])])
+        i = bisect.bisect_right(chunked, x)
+        assert i == bisect.bisect_right(plain, x)
+        chunked.insert(i, x)
+        plain.insert(i, x)
+    for i in (0, CHUNK_ITEMS, -1, 5):
+        del chunked[i]
+        del plain[i]
+    chunked.append(2**40)  # does not fit 32 bits: the array widens
+    plain.append(2**40)
+    chunked[3] = -(2**50)
+    plain[3] = -(2**50)
+    assert chunked == plain and list(chunked) == plain and len(chunked) == len(plain)
+    assert chunked[-1] == 2**40 and chunked[CHUNK_ITEMS - 2 : CHUNK_ITEMS + 3] == plain[CHUNK_ITEMS - 2 : CHUNK_ITEMS + 3]
+    while chunked:  # deleting down to nothing gives the chunks back
+        del chunked[-1]
+    assert list(chunked) == [] and not chunked._chunks
+
+
+def test_a_text_buffer_reads_back_strings_across_chunks_and_stores_a_repeat_once() -> None:
+    buf = TextBuffer()
+    words = [f"word {i} · é" * (i % 50) for i in range(2000)]
+    where = [buf.add(w) for w in words]
+    assert len(buf) > 2 * TEXT_CHUNK  # several chunks, strings running over their ends
+    assert [buf.get(*pos) for pos in where] == words
+    size = len(buf)
+    assert buf.add(words[-1]) == where[-1] and len(buf) == size
+    big = "x" * (3 * TEXT_CHUNK)
+    assert buf.get(*buf.add(big)) == big
+
+
+def test_enum_fields_and_a_shared_text_buffer() -> None:
+    @dataclass
+    class Reply:
+        n: int
+        origin: str | None
+        text: str
+
+    spec = (("n", INT), ("origin", ENUM), ("text", STR))
+    a = Columns(spec)
+    b = Columns((("n", INT), ("text", STR)), text=a.text)
+    data = [Reply(i, [None, "responder", "typed", "say"][i % 4], f"reply {i // 2}") for i in range(40)]
+    for r in data:
+        a.append(r)
+        b.append(r)  # the same text right after: stored once
+    assert [Reply(**a.fields(i)) for i in range(40)] == data
+    assert [b.value("text", i) for i in range(40)] == [r.text for r in data]
+    assert len(a.text) == sum(len(f"reply {i}") for i in range(20))
+
+
+def test_a_key_list_keeps_keys_in_chunks() -> None:
+    keys = [("turn" if i % 2 else "reply", i // 2 if i % 5 else 2**40 + i) for i in range(CHUNK_ITEMS + 50)]
+    kl = KeyList(keys)
+    assert kl == keys and kl[-3:] == keys[-3:] and kl[7] == keys[7]
+    assert kl.index_from_end(keys[10]) == 10 and kl.index_from_end(("turn", -5)) == -1

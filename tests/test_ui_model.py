@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.approx import same_within
-from voiceconsole.events import TtsWordTimings, TurnUpdate, WordTiming
+from voiceconsole.events import Event, SpeechStopped, TtsQueued, TtsWordTimings, TurnEnd, TurnStart, TurnUpdate, WordTiming
 from voiceconsole.ui.app import VoiceConsoleApp
 from voiceconsole.session.metrics import compute_metrics, summarize
 from voiceconsole.ui.model import GAP_ROWS, LEVEL_FULL_WINDOW_S, MARK_CHUNK, ConsoleModel, LevelTrack, Mark, MarkList, ReplyEntry
@@ -172,6 +172,42 @@ def test_old_marks_read_back_within_microseconds_and_new_ones_exactly() -> None:
     start, end = written[MARK_CHUNK - 3].at, written[MARK_CHUNK + 4].at  # across a chunk boundary
     found = marks.between(start - 1e-3, end - 1e-3)
     same_within(found, written[MARK_CHUNK - 3 : MARK_CHUNK + 4], slack=1e-5)
+
+
+def test_mark_labels_far_apart_or_not_numbers_read_back_as_written() -> None:
+    marks = MarkList()
+    labels = ["7", "", "40000", "8", "-3", "007", "barge", str(2**40), "9", "0"] * (MARK_CHUNK // 4)
+    written = [Mark(float(i), "start", label) for i, label in enumerate(labels)]
+    for mark in written:
+        marks.append(mark)
+    assert [m.label for m in marks] == labels
+
+
+def _turns_with_replies(count: int) -> list[Event]:
+    events: list[Event] = []
+    for n in range(1, count + 1):
+        t = 4.0 * n
+        text = f"turn {n} said " + "é" * (n % 4)
+        events += [
+            TurnStart(t=t, audio_t=t, turn=n),
+            TurnUpdate(t=t + 0.5, audio_t=t + 0.5, turn=n, transcript=text[:6]),
+            SpeechStopped(t=t + 1.0, audio_t=t + 1.0, speech_audio_t=t + 0.9),
+            TurnEnd(t=t + 1.2, audio_t=t + 1.2, turn=n, transcript=text),
+            TtsQueued(t=t + 1.3, audio_t=t + 1.3, reply=n, text=f"reply {n}", origin="responder" if n % 3 else "say", turn=n),
+        ]
+    return events
+
+
+def test_metrics_share_the_turn_text_and_old_reply_origins_read_back() -> None:
+    events = _turns_with_replies(30)
+    shared = ConsoleModel.from_events(events, keep=5)
+    plain = ConsoleModel.from_events(events, keep=10**9)
+    assert shared.turns.folded == 25
+    assert [t.transcript for t in shared.metrics.turns()] == [t.transcript for t in plain.metrics.turns()]
+    assert [r.origin for r in shared.replies.values()] == [r.origin for r in plain.replies.values()]
+    # each folded turn's text is stored once for the turn and its metrics
+    folded_text = sum(len(t.text.encode()) for t in list(plain.turns.values())[:25])
+    assert len(shared.turns.columns.text) == folded_text
 
 
 def test_old_levels_keep_the_loudest_of_each_bucket_to_half_a_decibel() -> None:

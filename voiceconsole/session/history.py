@@ -22,8 +22,10 @@ NO_INT = -(2**63)
 
 # Field codes of a column spec: how a field is stored.
 FLOAT, OPT_FLOAT, INT, OPT_INT, BOOL, STR, OPT_STR = "F", "f", "i", "I", "b", "s", "S"
-SPARSE, TIME, DURATION = "x", "t", "d"
-"""A field that is ``None`` in nearly every record: only the values are kept (by row)."""
+SPARSE, TIME, DURATION, ENUM = "x", "t", "d", "e"
+"""``SPARSE``: a field that is ``None`` in nearly every record: only the values are kept (by
+row). ``ENUM``: a string (or ``None``) from a small set, e.g. a reply's origin: stored as its
+number in the set."""
 
 
 def widened(col: array, value: int) -> array:  # type: ignore[type-arg]
@@ -50,27 +52,176 @@ def inserted(col: array, i: int, value: int) -> array:  # type: ignore[type-arg]
     return col
 
 
-class TextBuffer:
-    """Strings appended into one UTF-8 buffer; each is read back by its (start, length)."""
+CHUNK_ITEMS = 1024
+"""Items per storage chunk of a :class:`ChunkedArray`."""
+_WIDER = {"b": "h", "h": "i", "i": "q", "B": "H", "H": "I", "I": "Q"}
 
-    __slots__ = ("_buf",)
+
+def _filled(typecode: str, count: int) -> array:  # type: ignore[type-arg]
+    """A zeroed typed array of ``count`` items, allocated once at its size (no temporary copy)."""
+    return array(typecode, [0]) * count
+
+
+class ChunkedArray:
+    """A growable typed array kept in fixed chunks of :data:`CHUNK_ITEMS` items.
+
+    Each chunk is allocated at its full size once, so the array grows without copying or
+    reallocating what it holds (a regrown ``array`` moves as it grows and leaves its old block
+    behind as a hole in the heap). Integer arrays are widened if a value does not fit. Supports
+    what the history needs of a sequence: indexing (slices give lists), ``bisect``, iteration,
+    ``append``, ``insert`` and ``del`` (cheap at the end, which is where they nearly always are).
+    """
+
+    __slots__ = ("typecode", "_chunks", "_len")
+
+    def __init__(self, typecode: str, items: Iterable[Any] = ()) -> None:
+        self.typecode = typecode
+        self._chunks: list[array] = []  # type: ignore[type-arg]
+        self._len = 0
+        for item in items:
+            self.append(item)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __bool__(self) -> bool:
+        return self._len > 0
+
+    def _widen(self) -> None:
+        wider = _WIDER.get(self.typecode)
+        if wider is None:
+            raise OverflowError(f"value does not fit array type {self.typecode!r}")
+        self.typecode = wider
+        self._chunks = [array(wider, chunk) for chunk in self._chunks]
+
+    def append(self, value: Any) -> None:
+        """Add ``value`` at the end."""
+        k, j = divmod(self._len, CHUNK_ITEMS)
+        if k == len(self._chunks):
+            self._chunks.append(_filled(self.typecode, CHUNK_ITEMS))
+        while True:
+            try:
+                self._chunks[k][j] = value
+                break
+            except OverflowError:
+                self._widen()
+        self._len += 1
+
+    def extend(self, values: Iterable[Any]) -> None:
+        """Append every value of ``values``."""
+        for value in values:
+            self.append(value)
+
+    def _index(self, i: int) -> int:
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError("ChunkedArray index out of range")
+        return i
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._len))]
+        i = self._index(i)
+        return self._chunks[i // CHUNK_ITEMS][i % CHUNK_ITEMS]
+
+    def __setitem__(self, i: int, value: Any) -> None:
+        i = self._index(i)
+        while True:
+            try:
+                self._chunks[i // CHUNK_ITEMS][i % CHUNK_ITEMS] = value
+                return
+            except OverflowError:
+                self._widen()
+
+    def __iter__(self) -> Iterator[Any]:
+        left = self._len
+        for chunk in self._chunks:
+            if left <= 0:
+                return
+            yield from (chunk if left >= CHUNK_ITEMS else chunk[:left])
+            left -= CHUNK_ITEMS
+
+    def insert(self, i: int, value: Any) -> None:
+        """Insert ``value`` before position ``i`` (items after it move up by one)."""
+        i = max(0, min(i + self._len if i < 0 else i, self._len))
+        self.append(value)
+        for j in range(self._len - 1, i, -1):
+            self[j] = self[j - 1]
+        self[i] = value
+
+    def __delitem__(self, i: int) -> None:
+        i = self._index(i)
+        for j in range(i, self._len - 1):
+            self[j] = self[j + 1]
+        self._len -= 1
+        if self._len % CHUNK_ITEMS == 0 and len(self._chunks) > self._len // CHUNK_ITEMS:
+            self._chunks.pop()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (ChunkedArray, array, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"ChunkedArray({self.typecode!r}, {list(self)!r})"
+
+
+TEXT_CHUNK = 16384
+"""Bytes per storage chunk of a :class:`TextBuffer`."""
+
+
+class TextBuffer:
+    """Strings appended as UTF-8 into fixed chunks of bytes; each is read back by (start, length).
+
+    A string may run over into the next chunk. A string equal to the last one added is not
+    stored again (two histories sharing a buffer, e.g. a turn's text and its metrics' transcript,
+    store it once).
+    """
+
+    __slots__ = ("_chunks", "_len", "_last")
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._chunks: list[bytearray] = []
+        self._len = 0
+        self._last: tuple[str, int, int] | None = None
 
     def add(self, text: str) -> tuple[int, int]:
         """Store ``text``; returns where it is."""
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1], last[2]
         data = text.encode()
-        start = len(self._buf)
-        self._buf += data
+        start = self._len
+        pos = 0
+        while pos < len(data):
+            k, j = divmod(self._len, TEXT_CHUNK)
+            if k == len(self._chunks):
+                self._chunks.append(bytearray(TEXT_CHUNK))
+            n = min(len(data) - pos, TEXT_CHUNK - j)
+            self._chunks[k][j : j + n] = data[pos : pos + n]
+            pos += n
+            self._len += n
+        self._last = (text, start, len(data))
         return start, len(data)
 
     def get(self, start: int, length: int) -> str:
         """The string stored at ``start``."""
-        return self._buf[start : start + length].decode()
+        if length <= 0:
+            return ""
+        k, j = divmod(start, TEXT_CHUNK)
+        if j + length <= TEXT_CHUNK:
+            return self._chunks[k][j : j + length].decode()
+        parts = []
+        while length > 0:
+            n = min(length, TEXT_CHUNK - j)
+            parts.append(self._chunks[k][j : j + n])
+            length -= n
+            k, j = k + 1, 0
+        return b"".join(parts).decode()
 
     def __len__(self) -> int:
-        return len(self._buf)
+        return self._len
 
 
 class NumberIndex:
@@ -83,7 +234,7 @@ class NumberIndex:
     __slots__ = ("nums", "_pos")
 
     def __init__(self) -> None:
-        self.nums = array("i")  # widened to 64 bits if a key needs it
+        self.nums = ChunkedArray("i")  # widened to 64 bits if a key needs it
         self._pos: dict[int, int] | None = None
 
     def __len__(self) -> int:
@@ -97,11 +248,7 @@ class NumberIndex:
             self._pos = {n: i for i, n in enumerate(nums)}
         if self._pos is not None:
             self._pos.setdefault(num, pos)
-        try:
-            nums.append(num)
-        except OverflowError:
-            self.nums = array("q", nums)
-            self.nums.append(num)
+        nums.append(num)
         return pos
 
     def find(self, num: int) -> int:
@@ -143,11 +290,15 @@ class Columns:
     """
 
     __slots__ = ("spec", "text", "_count", "_slots", "_codes", "_nf", "_ns", "_ni", "_floats", "_smalls", "_ints",
-                 "_wide", "_optional", "_derived", "_odd", "_bools", "_times")
+                 "_wide", "_optional", "_derived", "_odd", "_bools", "_times", "_enums")
 
-    def __init__(self, spec: Iterable[tuple[str, str]], derived: Mapping[str, tuple[str, str]] | None = None) -> None:
+    def __init__(self, spec: Iterable[tuple[str, str]], derived: Mapping[str, tuple[str, str]] | None = None,
+                 text: TextBuffer | None = None) -> None:
+        """``text``: the buffer for string fields (one shared with another history stores a
+        string they both add in a row once); a new one by default."""
         self.spec = tuple(spec)
-        self.text = TextBuffer()
+        self.text = TextBuffer() if text is None else text
+        self._enums: dict[str, list[str]] = {}
         self._count = 0
         self._codes = dict(self.spec)
         self._derived = dict(derived or {})
@@ -166,8 +317,10 @@ class Columns:
                 self._slots[name], nf = nf, nf + 1
             elif code in (TIME, DURATION):
                 self._slots[name], ns = ns, ns + 1
-            elif code in (INT, OPT_INT):
+            elif code in (INT, OPT_INT, ENUM):
                 self._slots[name], ni = ni, ni + 1
+                if code == ENUM:
+                    self._enums[name] = []
             elif code == STR:
                 self._slots[name], ni = ni, ni + 2
             elif code == BOOL:
@@ -194,6 +347,14 @@ class Columns:
             row[base + slot] = _WIDE
             self._wide[(self._count, slot)] = value
 
+    def _enum_code(self, name: str, value: str) -> int:
+        values = self._enums[name]
+        try:
+            return values.index(value)
+        except ValueError:
+            values.append(value)
+            return len(values) - 1
+
     def _get_int(self, i: int, slot: int) -> int | None:
         v = self._ints[i // CHUNK_ROWS][(i % CHUNK_ROWS) * self._ni + slot]
         if v == _NONE:
@@ -205,9 +366,9 @@ class Columns:
         i = self._count
         k, r = divmod(i, CHUNK_ROWS)
         if k == len(self._floats):
-            self._floats.append(array("d", bytes(8 * CHUNK_ROWS * self._nf)))
-            self._smalls.append(array("f", bytes(4 * CHUNK_ROWS * self._ns)))
-            self._ints.append(array("i", bytes(4 * CHUNK_ROWS * self._ni)))
+            self._floats.append(_filled("d", CHUNK_ROWS * self._nf))
+            self._smalls.append(_filled("f", CHUNK_ROWS * self._ns))
+            self._ints.append(_filled("i", CHUNK_ROWS * self._ni))
         floats, smalls, ints = self._floats[k], self._smalls[k], self._ints[k]
         fb, sb, ib = r * self._nf, r * self._ns, r * self._ni
         mask = 0
@@ -230,6 +391,8 @@ class Columns:
                 smalls[sb + slots[name]] = math.nan if value is None else value
             elif code == INT or code == OPT_INT:
                 self._put_int(ints, ib, slots[name], value)
+            elif code == ENUM:
+                self._put_int(ints, ib, slots[name], None if value is None else self._enum_code(name, value))
             elif code == BOOL:
                 if value:
                     mask |= 1 << self._bools[name]
@@ -278,6 +441,9 @@ class Columns:
                 out[name] = None if v != v else v
             elif code == INT or code == OPT_INT:
                 out[name] = self._get_int(i, slots[name])
+            elif code == ENUM:
+                v = ints[ib + slots[name]]
+                out[name] = None if v == _NONE else self._enums[name][v]
             elif code == BOOL:
                 out[name] = bool(mask >> self._bools[name] & 1)
             elif code == STR:
@@ -366,8 +532,9 @@ class FoldedMap(Mapping[int, T], Generic[T]):
         pack: Callable[[T, int], None] | None = None,
         pinned: Callable[[int], bool] | None = None,
         derived: Mapping[str, tuple[str, str]] | None = None,
+        text: TextBuffer | None = None,
     ) -> None:
-        self.columns = Columns(spec, derived)
+        self.columns = Columns(spec, derived, text)
         self._build = build
         self._pack = pack
         self._pinned = pinned
@@ -527,8 +694,8 @@ class KeyList:
     __slots__ = ("_kind", "_num", "_names")
 
     def __init__(self, keys: Iterable[tuple[str, int]] = ()) -> None:
-        self._kind = array("B")
-        self._num = array("i")  # widened to 64 bits if a number needs it
+        self._kind = ChunkedArray("B")
+        self._num = ChunkedArray("i")  # widened to 64 bits if a number needs it
         self._names: list[str] = []
         for key in keys:
             self.append(key)
@@ -541,11 +708,7 @@ class KeyList:
         except ValueError:
             code = len(self._names)
             self._names.append(kind)
-        try:
-            self._num.append(num)
-        except OverflowError:
-            self._num = array("q", self._num)
-            self._num.append(num)
+        self._num.append(num)
         self._kind.append(code)
 
     def __len__(self) -> int:
@@ -584,4 +747,5 @@ class KeyList:
         return f"KeyList({list(self)!r})"
 
 
-__all__ = ["CHUNK_ROWS", "DURATION", "SPARSE", "TIME", "Columns", "FoldedMap", "KeyList", "NumberIndex", "TextBuffer", "inserted", "widened"]
+__all__ = ["CHUNK_ITEMS", "CHUNK_ROWS", "DURATION", "ENUM", "SPARSE", "TIME", "ChunkedArray", "Columns", "FoldedMap", "KeyList",
+           "NumberIndex", "TextBuffer", "inserted", "widened"]

@@ -65,7 +65,7 @@ from voiceconsole.events import (
     TurnResume,
     TurnStart,
 )
-from voiceconsole.session.history import BOOL, DURATION, INT, OPT_INT, SPARSE, STR, TIME, FoldedMap
+from voiceconsole.session.history import BOOL, DURATION, INT, OPT_INT, SPARSE, STR, TIME, ChunkedArray, FoldedMap, TextBuffer
 
 
 @dataclass(frozen=True)
@@ -222,12 +222,14 @@ class MetricsBuilder:
     ignored in O(1), so feeding it every event of an hour-long session is cheap.
     """
 
-    def __init__(self, keep: int = KEEP_LIVE) -> None:
+    def __init__(self, keep: int = KEEP_LIVE, text: TextBuffer | None = None) -> None:
+        """``keep``: newest turns kept as objects; ``text``: a buffer to store the transcripts of
+        older ones in (shared with another history that adds the same text just before)."""
         # Turns and replies by number in the order seen; old ones are folded into typed columns.
         self._turns: FoldedMap[TurnMetrics] = FoldedMap(
-            _TURN_SPEC, lambda f, i: TurnMetrics(**f), keep=keep, derived=_TURN_DERIVED
+            _TURN_SPEC, lambda f, i: TurnMetrics(**f), keep=keep, derived=_TURN_DERIVED, text=text
         )
-        self._stops = array("d")  # speech_audio_t of VAD stops, sorted
+        self._stops = ChunkedArray("d")  # speech_audio_t of VAD stops, sorted
         self._replies: FoldedMap[_Reply] = FoldedMap(_REPLY_SPEC, lambda f, i: _Reply(**f), keep=keep)
         self._playing: int | None = None
         self._pending: tuple[InterruptCommand, int | None, int] | None = None

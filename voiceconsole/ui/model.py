@@ -57,15 +57,16 @@ from voiceconsole.events import (
 from voiceconsole.session.history import (
     BOOL,
     DURATION,
+    ENUM,
     INT,
     OPT_INT,
     OPT_STR,
     STR,
     TIME,
     FoldedMap,
+    ChunkedArray,
     KeyList,
-    inserted,
-    widened,
+    TextBuffer,
 )
 from voiceconsole.session.metrics import MetricsBuilder, TurnMetrics
 
@@ -308,8 +309,8 @@ class LevelTrack:
         if self._last == _FOLD_BATCH:
             if len(self._chunks) > 1 and at - self._chunks[1][0][0] > LEVEL_FULL_WINDOW_S:
                 self._fold()
-            self._chunks.append((array("d", bytes(8 * _FOLD_BATCH)), array("f", bytes(4 * _FOLD_BATCH)),
-                                 array("f", bytes(4 * _FOLD_BATCH))))
+            self._chunks.append((array("d", [0.0]) * _FOLD_BATCH, array("f", [0.0]) * _FOLD_BATCH,
+                                 array("f", [0.0]) * _FOLD_BATCH))
             self._last = 0
         times, rms_col, peak_col = self._chunks[-1]
         times[self._last] = at
@@ -320,7 +321,7 @@ class LevelTrack:
     def _put_old(self, k: int, code: int) -> None:
         c, j = divmod(k, _OLD_CHUNK)
         while c >= len(self._old):
-            self._old.append(array("B", bytes([_NO_LEVEL]) * _OLD_CHUNK))
+            self._old.append(array("B", [_NO_LEVEL]) * _OLD_CHUNK)
         self._old[c][j] = code
 
     def _fold(self) -> None:
@@ -393,6 +394,9 @@ class LevelTrack:
 
 MARK_CHUNK = 256
 """Marks per storage chunk of a :class:`MarkList`."""
+_NO_LABEL, _TEXT_LABEL = -(2**15), -(2**15) + 1
+"""A mark's label slot: no label; a label kept aside (not a number close to the chunk's first)."""
+_NO_BASE = -(2**63)
 
 
 class MarkList:
@@ -400,18 +404,20 @@ class MarkList:
 
     The newest chunk holds times in full; a chunk once full keeps them as 32-bit offsets from its
     first mark (old marks read back within microseconds while a chunk spans no more than a few
-    minutes). A mark costs 9 bytes and no array is ever regrown.
+    minutes). A numeric label (a turn or reply number) is kept as a 16-bit offset from the
+    chunk's first one; other labels aside. A mark costs 7 bytes and no array is ever regrown.
     """
 
-    __slots__ = ("_bases", "_times", "_kinds_at", "_nums", "_count", "_text", "_kinds")
+    __slots__ = ("_bases", "_times", "_kinds_at", "_nums", "_num_bases", "_count", "_text", "_kinds")
 
     def __init__(self) -> None:
-        self._bases = array("d")  # first time of each chunk
+        self._bases = ChunkedArray("d")  # first time of each chunk
         self._times: list[array[float]] = []  # per chunk: "d" (the newest) or "f" offsets from its base
         self._kinds_at: list[array[int]] = []
-        self._nums: list[array[int]] = []  # a numeric label, -1: none, -2: a text label in _text
+        self._nums: list[array[int]] = []  # label - the chunk's label base; _NO_LABEL, _TEXT_LABEL
+        self._num_bases = ChunkedArray("q")  # first numeric label of each chunk
         self._count = 0
-        self._text: dict[int, str] = {}  # mark -> label (also labels that do not fit 32 bits)
+        self._text: dict[int, str] = {}  # mark -> label (labels that are no number near the chunk's)
         self._kinds: list[str] = []
 
     def append(self, mark: Mark) -> None:
@@ -427,19 +433,28 @@ class MarkList:
             if k:  # the chunk before is full: its times become offsets
                 full = self._times[k - 1]
                 base = self._bases[k - 1]
-                self._times[k - 1] = array("f", (t - base for t in full))
+                offsets = array("f", [0.0]) * MARK_CHUNK
+                for n in range(MARK_CHUNK):
+                    offsets[n] = full[n] - base
+                self._times[k - 1] = offsets
             self._bases.append(mark.at)
-            self._times.append(array("d", bytes(8 * MARK_CHUNK)))
-            self._kinds_at.append(array("B", bytes(MARK_CHUNK)))
-            self._nums.append(array("i", bytes(4 * MARK_CHUNK)))
+            self._times.append(array("d", [0.0]) * MARK_CHUNK)
+            self._kinds_at.append(array("B", [0]) * MARK_CHUNK)
+            self._nums.append(array("h", [_NO_LABEL]) * MARK_CHUNK)
+            self._num_bases.append(_NO_BASE)
         label = mark.label
-        if not label:
-            num = -1
-        elif label.isdigit() and str(int(label)) == label and int(label) < 2**31:
-            num = int(label)
-        else:
-            num = -2
-            self._text[i] = label
+        num = _NO_LABEL
+        if label:
+            num = _TEXT_LABEL
+            if label.isdigit() and str(int(label)) == label:
+                value = int(label)
+                if self._num_bases[k] == _NO_BASE:
+                    self._num_bases[k] = value
+                offset = value - self._num_bases[k]
+                if _TEXT_LABEL < offset < 2**15:
+                    num = offset
+            if num == _TEXT_LABEL:
+                self._text[i] = label
         self._times[k][j] = mark.at
         self._kinds_at[k][j] = kind
         self._nums[k][j] = num
@@ -456,7 +471,7 @@ class MarkList:
     def _mark(self, i: int) -> Mark:
         k, j = divmod(i, MARK_CHUNK)
         num = self._nums[k][j]
-        label = "" if num == -1 else self._text.get(i, "") if num == -2 else str(num)
+        label = "" if num == _NO_LABEL else self._text.get(i, "") if num == _TEXT_LABEL else str(self._num_bases[k] + num)
         return Mark(self._at(i), self._kinds[self._kinds_at[k][j]], label)
 
     def __getitem__(self, i: int) -> Mark:
@@ -501,7 +516,7 @@ _TURN_STATES: tuple[TurnState, ...] = ("open", "eager", "ended")
 # Moments are TIME (32-bit offsets from the record's first moment), lengths DURATION (32-bit).
 _TURN_SPEC = (("turn", INT), ("start_t", TIME), ("start_audio_t", TIME), ("text", STR), ("end_t", TIME),
               ("end_audio_t", TIME), ("resumes", INT), ("version", INT))
-_REPLY_SPEC = (("reply", INT), ("text", STR), ("origin", STR), ("turn", OPT_INT), ("queued_t", TIME),
+_REPLY_SPEC = (("reply", INT), ("text", STR), ("origin", ENUM), ("turn", OPT_INT), ("queued_t", TIME),
                ("queued_audio_t", TIME), ("request_t", TIME), ("request_audio_t", TIME),
                ("first_audio_t", TIME), ("first_audio_audio_t", TIME), ("ttfa_s", DURATION),
                ("synth_done", BOOL), ("duration_s", DURATION), ("play_start_t", TIME),
@@ -519,10 +534,10 @@ class TurnHistory(FoldedMap[TurnEntry]):
 
     def __init__(self, keep: int = KEEP_LIVE) -> None:
         super().__init__(_TURN_SPEC, self._rebuild, keep=keep, pack=self._pack_extra)
-        self._state = array("B")
-        self._eager_end_at = array("I")  # end of each folded turn's spans in the span columns
-        self._eager_start = array("d")
-        self._eager_end = array("d")
+        self._state = ChunkedArray("B")
+        self._eager_end_at = ChunkedArray("I")  # end of each folded turn's spans in the span columns
+        self._eager_start = ChunkedArray("d")
+        self._eager_end = ChunkedArray("d")
 
     def _pack_extra(self, entry: TurnEntry, i: int) -> None:
         self._state.append(_TURN_STATES.index(entry.state))
@@ -553,13 +568,13 @@ class ReplyHistory(FoldedMap[ReplyEntry]):
 
 
 class SpanList:
-    """Spans appended in start order, stored as two typed arrays (``nan``: still open)."""
+    """Spans appended in start order, stored as two chunked typed arrays (``nan``: still open)."""
 
     __slots__ = ("_start", "_end")
 
     def __init__(self) -> None:
-        self._start = array("d")
-        self._end = array("d")
+        self._start = ChunkedArray("d")
+        self._end = ChunkedArray("d")
 
     def append(self, span: Span) -> None:
         """Add a span (after the others)."""
@@ -581,7 +596,10 @@ class SpanList:
 
     def last_open(self) -> bool:
         """Whether the last span is still going on."""
-        return bool(self._end) and self._end[-1] != self._end[-1]
+        if not self._end:
+            return False
+        last = self._end[-1]
+        return last != last
 
     def close_last(self, at: float) -> None:
         """End the last span at ``at``."""
@@ -604,16 +622,16 @@ class SpanList:
 
 
 class GapRow:
-    """The gaps of one timeline row ordered by start, as typed columns."""
+    """The gaps of one timeline row ordered by start, as chunked typed columns."""
 
     __slots__ = ("start", "end", "kind", "ms", "num")
 
     def __init__(self) -> None:
-        self.start = array("d")
-        self.end = array("d")
-        self.kind = array("B")
-        self.ms = array("i")  # widened to 64 bits if a value needs it
-        self.num = array("i")
+        self.start = ChunkedArray("d")
+        self.end = ChunkedArray("d")
+        self.kind = ChunkedArray("B")
+        self.ms = ChunkedArray("i")  # widened to 64 bits if a value needs it
+        self.num = ChunkedArray("i")
 
     def __len__(self) -> int:
         return len(self.start)
@@ -624,8 +642,8 @@ class GapRow:
         self.start.insert(i, start)
         self.end.insert(i, end)
         self.kind.insert(i, kind)
-        self.ms = inserted(self.ms, i, ms)
-        self.num = inserted(self.num, i, num)
+        self.ms.insert(i, ms)
+        self.num.insert(i, num)
 
     def find(self, kind: int, num: int) -> int:
         """Position of the gap of ``(kind, num)`` searching from the newest, or -1."""
@@ -652,7 +670,7 @@ class GapStore(Mapping[tuple[Any, ...], Gap]):
 
     def __init__(self) -> None:
         self.rows = [GapRow() for _ in range(GAP_ROWS)]
-        self._keys: dict[str, array[int]] = {}
+        self._keys: dict[str, ChunkedArray] = {}
         self._kind_rows: dict[str, list[int]] = {}  # the rows a kind was put in (one, in practice)
 
     def _has(self, kind: str, num: int) -> bool:
@@ -708,8 +726,8 @@ class GapStore(Mapping[tuple[Any, ...], Gap]):
             old = self._gap(r, i)
             self.rows[r].remove(i)
         else:
-            nums = self._keys.get(kind, array("i"))
-            self._keys[kind] = inserted(nums, bisect_right(nums, num), num)
+            nums = self._keys.setdefault(kind, ChunkedArray("i"))
+            nums.insert(bisect_right(nums, num), num)
         rows = self._kind_rows.setdefault(kind, [])
         if gap.row not in rows:
             rows.append(gap.row)
@@ -775,7 +793,8 @@ class ConsoleModel:
         self.gaps = GapStore()
         """Measured gaps by key (reads like a ``dict``), stored per timeline row by start."""
         self.longest_gap_s = 0.0
-        self.metrics = MetricsBuilder(keep)
+        # Metrics fold a turn right after the model does: they share its text (stored once).
+        self.metrics = MetricsBuilder(keep, text=self.turns.columns.text)
         self.interrupt_audio_t: list[float] = []
         self.now_t = 0.0
         self.now_audio_t = 0.0

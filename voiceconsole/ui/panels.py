@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rich.style import Style
@@ -15,6 +15,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from voiceconsole.session.history import ChunkedArray
 from voiceconsole.session.metrics import METRICS, MetricsBuilder
 from voiceconsole.ui.lines import CellRow, set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry
@@ -51,9 +52,18 @@ class QueueView(ScrollView, can_focus=False):
     def __init__(self, model: ConsoleModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model = model
-        self._numbers = array("q")  # reply numbers in queue order (8 bytes each, however many)
+        self._numbers = ChunkedArray("i")  # reply numbers in queue order (4 bytes each, in fixed chunks)
         self._cache: LRUCache[int, tuple[tuple[int, int], Strip]] = LRUCache(256)
         self._drawn_rows = -1  # replies in the queue when it was last refreshed
+
+    @property
+    def _numbers(self) -> ChunkedArray:
+        return self._reply_numbers
+
+    @_numbers.setter
+    def _numbers(self, numbers: Iterable[int]) -> None:
+        # Whatever is assigned (e.g. a plain list on a reset) is kept as a chunked typed array too.
+        self._reply_numbers = numbers if isinstance(numbers, ChunkedArray) else ChunkedArray("i", numbers)
 
     def update_replies(self, changed: set[int]) -> None:
         """Take in new replies and redraw changed ones; keeps the newest in view."""

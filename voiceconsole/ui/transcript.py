@@ -7,7 +7,6 @@ the entries on screen, and a change to the last entry re-renders that entry alon
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
@@ -18,7 +17,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from voiceconsole.session.history import KeyList
+from voiceconsole.session.history import ChunkedArray, KeyList
 from voiceconsole.ui.lines import set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
 
@@ -52,7 +51,7 @@ class TranscriptView(ScrollView, can_focus=False):
         self.follow = True
         """Keep the newest line in view."""
         self._keys = KeyList()
-        self._offsets = array("q")  # first line of each entry
+        self._offsets = ChunkedArray("i")  # first line of each entry (widened if it needs 64 bits)
         self._cache: LRUCache[Key, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
         self._width = 0
         self._lines_total = 0  # content lines laid out last (what is drawn below them is blank)
@@ -61,8 +60,9 @@ class TranscriptView(ScrollView, can_focus=False):
         self.rendered = 0
         """Entries rendered to strips so far (the others come from the cache)."""
 
-    # The entry keys and their first lines are typed arrays (a few bytes per entry, however long
-    # the session); whatever is assigned to them (e.g. plain lists on a reset) is stored so too.
+    # The entry keys and their first lines are typed arrays in fixed chunks (a few bytes per entry,
+    # however long the session, never regrown); whatever is assigned to them (e.g. plain lists on
+    # a reset) is stored so too.
 
     @property
     def _keys(self) -> KeyList:
@@ -73,12 +73,12 @@ class TranscriptView(ScrollView, can_focus=False):
         self._key_list = keys if isinstance(keys, KeyList) else KeyList(keys)
 
     @property
-    def _offsets(self) -> array[int]:
+    def _offsets(self) -> ChunkedArray:
         return self._line_offsets
 
     @_offsets.setter
     def _offsets(self, offsets: Iterable[int]) -> None:
-        self._line_offsets = offsets if isinstance(offsets, array) else array("q", offsets)
+        self._line_offsets = offsets if isinstance(offsets, ChunkedArray) else ChunkedArray("i", offsets)
 
     # --- updates from the app --------------------------------------------------------------------
 
