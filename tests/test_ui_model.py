@@ -11,7 +11,7 @@ from tests.approx import same_within
 from voiceconsole.events import Event, SpeechStopped, TtsQueued, TtsWordTimings, TurnEnd, TurnStart, TurnUpdate, WordTiming
 from voiceconsole.ui.app import VoiceConsoleApp
 from voiceconsole.session.metrics import compute_metrics, summarize
-from voiceconsole.ui.model import GAP_ROWS, LEVEL_FULL_WINDOW_S, MARK_CHUNK, ConsoleModel, LevelTrack, Mark, MarkList, ReplyEntry
+from voiceconsole.ui.model import GAP_ROWS, LEVEL_FULL_WINDOW_S, MARK_CHUNK, ConsoleModel, Gap, LevelTrack, Mark, MarkList, ReplyEntry
 from voiceconsole.ui.scenes import SCENES, ScriptedController, long_session
 from voiceconsole.ui.themes import load_themes
 from voiceconsole.ui.timeline import ROWS
@@ -208,6 +208,26 @@ def test_metrics_share_the_turn_text_and_old_reply_origins_read_back() -> None:
     # each folded turn's text is stored once for the turn and its metrics
     folded_text = sum(len(t.text.encode()) for t in list(plain.turns.values())[:25])
     assert len(shared.turns.columns.text) == folded_text
+
+
+def test_gaps_of_old_turns_are_frozen_and_read_back_computed_from_their_metrics() -> None:
+    events = long_session(3.0).events
+    folded = ConsoleModel.from_events(events, keep=2)
+    plain = ConsoleModel.from_events(events, keep=10**9)
+    gaps = folded.gaps
+    assert gaps._frozen_count > 0 and len(gaps._stored) < len(plain.gaps) // 2
+    assert len(gaps) == len(plain.gaps)
+    same_within(dict(gaps), dict(plain.gaps))
+    end = max(e.audio_t for e in events)
+    for row in range(GAP_ROWS):
+        for s in (0.0, end / 3, end / 2):
+            same_within(folded.gaps_in(row, s, s + 20.0), plain.gaps_in(row, s, s + 20.0))
+    # a frozen gap put again (it changed after all) is stored again and replaces the frozen one
+    key = next(k for k in gaps if k not in gaps._stored)
+    old = gaps[key]
+    changed = Gap(old.row, old.start, old.end + 1.0, old.kind, old.ms + 1000, key)
+    assert gaps.put(changed) == old
+    assert gaps[key] == changed and len(gaps) == len(plain.gaps) and list(gaps).count(key) == 1
 
 
 def test_old_levels_keep_the_loudest_of_each_bucket_to_half_a_decibel() -> None:

@@ -585,6 +585,10 @@ class FoldedMap(Mapping[int, T], Generic[T]):
         """How many records are stored as columns."""
         return len(self._index)
 
+    def folded_key(self, i: int) -> int:
+        """The number of the ``i``-th folded record."""
+        return self._index.nums[i]
+
     def __getitem__(self, num: int) -> T:
         obj = self.get(num)
         if obj is None:

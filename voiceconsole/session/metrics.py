@@ -390,6 +390,15 @@ class MetricsBuilder:
         """One turn's metrics."""
         return self._turns.get(number)
 
+    @property
+    def folded_turns(self) -> int:
+        """How many of the oldest turns are folded into columns (they rarely change again)."""
+        return self._turns.folded
+
+    def folded_turn(self, i: int) -> int:
+        """The number of the ``i``-th folded turn."""
+        return self._turns.folded_key(i)
+
     def latest_ended(self) -> TurnMetrics | None:
         """The last turn that has ended."""
         for tm in self._turns.reversed_values():

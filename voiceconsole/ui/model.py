@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,7 +66,8 @@ from voiceconsole.session.history import (
     FoldedMap,
     ChunkedArray,
     KeyList,
-    TextBuffer,
+    NumberIndex,
+    inserted,
 )
 from voiceconsole.session.metrics import MetricsBuilder, TurnMetrics
 
@@ -622,16 +623,17 @@ class SpanList:
 
 
 class GapRow:
-    """The gaps of one timeline row ordered by start, as chunked typed columns."""
+    """The stored gaps of one timeline row ordered by start, as typed columns (recent gaps only:
+    older ones are frozen, see :class:`GapStore`, so these stay a few hundred long)."""
 
     __slots__ = ("start", "end", "kind", "ms", "num")
 
     def __init__(self) -> None:
-        self.start = ChunkedArray("d")
-        self.end = ChunkedArray("d")
-        self.kind = ChunkedArray("B")
-        self.ms = ChunkedArray("i")  # widened to 64 bits if a value needs it
-        self.num = ChunkedArray("i")
+        self.start = array("d")
+        self.end = array("d")
+        self.kind = array("B")
+        self.ms = array("i")  # widened to 64 bits if a value needs it
+        self.num = array("i")
 
     def __len__(self) -> int:
         return len(self.start)
@@ -642,8 +644,8 @@ class GapRow:
         self.start.insert(i, start)
         self.end.insert(i, end)
         self.kind.insert(i, kind)
-        self.ms.insert(i, ms)
-        self.num.insert(i, num)
+        self.ms = inserted(self.ms, i, ms)
+        self.num = inserted(self.num, i, num)
 
     def find(self, kind: int, num: int) -> int:
         """Position of the gap of ``(kind, num)`` searching from the newest, or -1."""
@@ -659,46 +661,70 @@ class GapRow:
             del col[i]
 
 
-class GapStore(Mapping[tuple[Any, ...], Gap]):
-    """Measured gaps by key ``(kind, number)`` (a ``dict`` to readers), kept in per-row columns.
+FROZEN_KINDS = {"stop_eager": 0, "stop_end": 1, "end_audio": 2}
+"""Gap kinds computed from a turn's metrics (and its reply), with their rows: an old one is
+kept as its turn number only and computed again when read (see :class:`GapStore`)."""
+_FREEZE_SLACK_S = 1e-4
 
-    Which keys exist is kept per kind as a sorted array of numbers, so adding a new gap needs no
-    scan; replacing one searches its row from the newest end (gaps change while they are new).
+
+class _FrozenKind:
+    """The turn numbers of the frozen gaps of one kind, in freezing order (their starts ascend)."""
+
+    __slots__ = ("nums", "thawed", "last_start")
+
+    def __init__(self) -> None:
+        self.nums = NumberIndex()
+        self.thawed: set[int] = set()  # frozen once, stored again since (changed after all)
+        self.last_start = -INF
+
+    def has(self, num: int) -> bool:
+        return num not in self.thawed and self.nums.find(num) >= 0
+
+
+class GapStore(Mapping[tuple[Any, ...], Gap]):
+    """Measured gaps by key ``(kind, number)`` (a ``dict`` to readers).
+
+    New gaps are stored in per-row columns. Once a turn is old (its metrics are folded) its gaps
+    are *frozen* (:meth:`freeze`): a gap that ``derive(kind, number)`` computes again from the
+    metrics (to within microseconds, the same milliseconds) is dropped from the columns and only
+    its turn number is kept (4 bytes instead of ~29), in the order of their starts; reading it
+    computes it again. A frozen gap that is put again is stored again (thawed).
     """
 
     KINDS: tuple[str, ...] = tuple(GAP_LABELS)
 
-    def __init__(self) -> None:
+    def __init__(self, derive: Callable[[str, int], Gap | None] | None = None) -> None:
         self.rows = [GapRow() for _ in range(GAP_ROWS)]
-        self._keys: dict[str, ChunkedArray] = {}
-        self._kind_rows: dict[str, list[int]] = {}  # the rows a kind was put in (one, in practice)
-
-    def _has(self, kind: str, num: int) -> bool:
-        nums = self._keys.get(kind)
-        if nums is None:
-            return False
-        i = bisect_left(nums, num)
-        return i < len(nums) and nums[i] == num
-
-    def _locate(self, kind: str, num: int) -> tuple[int, int]:
-        code = self.KINDS.index(kind)
-        for r in self._kind_rows.get(kind, ()):
-            i = self.rows[r].find(code, num)
-            if i >= 0:
-                return r, i
-        return -1, -1
+        self._derive = derive
+        self._stored: dict[tuple[str, int], int] = {}  # key -> row (recent gaps only)
+        self._frozen: dict[str, _FrozenKind] = {kind: _FrozenKind() for kind in FROZEN_KINDS}
+        self._frozen_count = 0
 
     def _gap(self, r: int, i: int) -> Gap:
         row = self.rows[r]
         kind = self.KINDS[row.kind[i]]
         return Gap(r, row.start[i], row.end[i], kind, row.ms[i], (kind, row.num[i]))
 
+    def _stored_gap(self, key: tuple[str, int]) -> Gap | None:
+        r = self._stored.get(key)
+        if r is None:
+            return None
+        i = self.rows[r].find(self.KINDS.index(key[0]), key[1])
+        return self._gap(r, i)
+
+    def _frozen_gap(self, kind: str, num: int) -> Gap | None:
+        frozen = self._frozen.get(kind)
+        if frozen is None or self._derive is None or not frozen.has(num):
+            return None
+        return self._derive(kind, num)
+
     def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
-        kind, num = key
-        if not self._has(kind, num):
+        if not (isinstance(key, tuple) and len(key) == 2):
             return default
-        r, i = self._locate(kind, num)
-        return self._gap(r, i) if r >= 0 else default
+        gap = self._stored_gap(key)
+        if gap is None:
+            gap = self._frozen_gap(*key)
+        return default if gap is None else gap
 
     def __getitem__(self, key: tuple[Any, ...]) -> Gap:
         gap = self.get(key)
@@ -707,39 +733,102 @@ class GapStore(Mapping[tuple[Any, ...], Gap]):
         return gap
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, tuple) and len(key) == 2 and self._has(*key)
+        if not (isinstance(key, tuple) and len(key) == 2):
+            return False
+        if key in self._stored:
+            return True
+        frozen = self._frozen.get(key[0])
+        return frozen is not None and isinstance(key[1], int) and frozen.has(key[1])
 
     def __len__(self) -> int:
-        return sum(len(row) for row in self.rows)
+        return len(self._stored) + self._frozen_count
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        for r, row in enumerate(self.rows):
-            for i in range(len(row)):
-                yield (self.KINDS[row.kind[i]], row.num[i])
+        for r in range(GAP_ROWS):
+            for gap in self.in_row(r, -INF, INF):
+                yield gap.key
 
     def put(self, gap: Gap) -> Gap | None:
         """Store ``gap`` under its key; returns the gap it replaced (``None``: new)."""
         kind, num = gap.key
-        old: Gap | None = None
-        if self._has(kind, num):
-            r, i = self._locate(kind, num)
-            old = self._gap(r, i)
-            self.rows[r].remove(i)
+        old = self._stored_gap(gap.key)
+        if old is not None:
+            row = self.rows[old.row]
+            row.remove(row.find(self.KINDS.index(kind), num))
         else:
-            nums = self._keys.setdefault(kind, ChunkedArray("i"))
-            nums.insert(bisect_right(nums, num), num)
-        rows = self._kind_rows.setdefault(kind, [])
-        if gap.row not in rows:
-            rows.append(gap.row)
+            old = self._frozen_gap(kind, num)
+            if old is not None:
+                self._frozen[kind].thawed.add(num)
+                self._frozen_count -= 1
+        self._stored[gap.key] = gap.row
         self.rows[gap.row].insert(gap.start, gap.end, self.KINDS.index(kind), gap.ms, num)
         return old
+
+    def freeze(self, num: int) -> None:
+        """Freeze the gaps of turn ``num`` that its metrics give again (see the class doc)."""
+        if self._derive is None:
+            return
+        for kind, r in FROZEN_KINDS.items():
+            key = (kind, num)
+            stored = self._stored_gap(key)
+            frozen = self._frozen[kind]
+            if stored is None or stored.row != r or stored.start < frozen.last_start or num in frozen.thawed:
+                continue
+            if frozen.nums.find(num) >= 0:
+                continue
+            again = self._derive(kind, num)
+            if again is None or again.ms != stored.ms or again.row != r or abs(again.start - stored.start) > _FREEZE_SLACK_S \
+                    or abs(again.end - stored.end) > _FREEZE_SLACK_S or again.start < frozen.last_start:
+                continue
+            row = self.rows[r]
+            row.remove(row.find(self.KINDS.index(kind), num))
+            del self._stored[key]
+            frozen.nums.append(num)
+            frozen.last_start = again.start
+            self._frozen_count += 1
+
+    def _frozen_in(self, kind: str, start: float, end: float) -> list[Gap]:
+        """Frozen gaps of ``kind`` starting in ``[start, end)``, by start."""
+        frozen = self._frozen[kind]
+        nums = frozen.nums.nums
+        if self._derive is None or not nums or start > frozen.last_start:
+            return []
+        derive = self._derive
+
+        def start_of(i: int) -> float:
+            gap = derive(kind, nums[i])
+            return -INF if gap is None else gap.start
+
+        lo, hi = 0, len(nums)
+        while lo < hi:  # the first one starting at or after start
+            mid = (lo + hi) // 2
+            if start_of(mid) < start:
+                lo = mid + 1
+            else:
+                hi = mid
+        out: list[Gap] = []
+        for i in range(lo, len(nums)):
+            if nums[i] in frozen.thawed:
+                continue
+            gap = derive(kind, nums[i])
+            if gap is None:
+                continue
+            if gap.start >= end:
+                break
+            out.append(gap)
+        return out
 
     def in_row(self, row: int, start: float, end: float) -> list[Gap]:
         """Gaps of ``row`` whose start lies in ``[start, end)``, ordered by start."""
         cols = self.rows[row]
         lo = bisect_left(cols.start, start)
         hi = bisect_left(cols.start, end)
-        return [self._gap(row, i) for i in range(lo, hi)]
+        stored = [self._gap(row, i) for i in range(lo, hi)]
+        frozen = [g for kind, r in FROZEN_KINDS.items() if r == row for g in self._frozen_in(kind, start, end)]
+        if not frozen:
+            return stored
+        # frozen gaps are older: a stable sort keeps them before stored ones of the same start
+        return sorted(frozen + stored, key=lambda g: g.start)
 
 
 @dataclass
@@ -790,9 +879,10 @@ class ConsoleModel:
         self.mutes = SpanList()
         self.turn_marks = MarkList()
         self.reply_marks = MarkList()
-        self.gaps = GapStore()
-        """Measured gaps by key (reads like a ``dict``), stored per timeline row by start."""
+        self.gaps = GapStore(self._derived_gap)
+        """Measured gaps by key (reads like a ``dict``); those of old turns computed from their metrics."""
         self.longest_gap_s = 0.0
+        self._gaps_frozen = 0  # folded metrics turns whose gaps were offered to the store to freeze
         # Metrics fold a turn right after the model does: they share its text (stored once).
         self.metrics = MetricsBuilder(keep, text=self.turns.columns.text)
         self.interrupt_audio_t: list[float] = []
@@ -831,6 +921,10 @@ class ConsoleModel:
         if self.metrics.add(event):
             self.dirt.metrics = True
             self._update_gaps(event)
+            folded = self.metrics.folded_turns
+            while self._gaps_frozen < folded:  # a turn's metrics were folded: its gaps can be too
+                self.gaps.freeze(self.metrics.folded_turn(self._gaps_frozen))
+                self._gaps_frozen += 1
 
     def _timeline_from(self, at: float) -> None:
         if at < self.dirt.timeline_from:
@@ -1056,10 +1150,25 @@ class ConsoleModel:
         if turn is not None and turn.ended:
             self._add_turn_gaps(turn)
 
+    def _derived_gap(self, kind: str, number: int) -> Gap | None:
+        """The gap ``(kind, number)`` as :meth:`_add_turn_gaps` computes it now (frozen gaps)."""
+        tm = self.metrics.turn(number)
+        if tm is None or not tm.ended:
+            return None
+        key = (kind, number)
+        if kind == "stop_eager":
+            return _make_gap(0, tm.speech_stop_audio_t, tm.eager_end_audio_t, kind, tm.eager_end_delay, key)
+        if kind == "stop_end":
+            return _make_gap(1, tm.speech_stop_audio_t, tm.end_audio_t, kind, tm.end_of_turn_delay, key)
+        entry = self.replies.get(tm.reply) if kind == "end_audio" and tm.reply is not None else None
+        if entry is None:
+            return None
+        return _make_gap(2, tm.end_audio_t, entry.play_start_audio_t, kind, tm.response_latency, key)
+
     def _add_gap(self, row: int, start: float | None, end: float | None, kind: str, seconds: float | None, key: tuple[Any, ...]) -> None:
-        if start is None or end is None or seconds is None:
+        gap = _make_gap(row, start, end, kind, seconds, key)
+        if gap is None:
             return
-        gap = Gap(row, start, max(start, end), kind, round(seconds * 1000), key)
         if key in self.gaps and self.gaps[key] == gap:
             return
         old = self.gaps.put(gap)
@@ -1119,6 +1228,13 @@ class ConsoleModel:
     def latest_error(self) -> ErrorInfo | None:
         """The most recent engine error."""
         return self.errors[-1] if self.errors else None
+
+
+def _make_gap(row: int, start: float | None, end: float | None, kind: str, seconds: float | None,
+              key: tuple[Any, ...]) -> Gap | None:
+    if start is None or end is None or seconds is None:
+        return None
+    return Gap(row, start, max(start, end), kind, round(seconds * 1000), key)
 
 
 _HANDLERS: dict[type[Event], Any] = {
