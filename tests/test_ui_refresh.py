@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.segment import ControlType
+from textual.cache import LRUCache
 from textual.geometry import Size
 
 from voiceconsole.ui.app import VoiceConsoleApp
@@ -51,12 +52,20 @@ def screen_cells(app: VoiceConsoleApp) -> list[list[tuple[str, Any]]]:
     cache a partial refresh relies on)."""
     for widget in app.screen.walk_children(with_self=True):
         widget._styles_cache.clear()
-    rows = []
-    for strip in app.screen._compositor.render_strips():
-        row: list[tuple[str, Any]] = []
-        for segment in strip:
-            row.extend((char, segment.style) for char in segment.text)
-        rows.append(row)
+    # The timeline's own cache of drawn lanes is set aside (and put back after), so its lanes are
+    # drawn afresh from the model without disturbing what its partial updates compare with.
+    timeline = app._timeline
+    kept = timeline._chunks, timeline._max_chunk
+    timeline._chunks, timeline._max_chunk = LRUCache(kept[0].maxsize), -1
+    try:
+        rows = []
+        for strip in app.screen._compositor.render_strips():
+            row: list[tuple[str, Any]] = []
+            for segment in strip:
+                row.extend((char, segment.style) for char in segment.text)
+            rows.append(row)
+    finally:
+        timeline._chunks, timeline._max_chunk = kept
     return rows
 
 
@@ -115,3 +124,32 @@ async def test_partial_repaints_add_up_to_the_full_screen() -> None:
     assert checked > 5
     assert terminal.frames > 20
     assert app._timeline.scroll_x > 0  # the timeline paged on while it was fed
+
+
+async def test_every_event_repaints_the_timeline_lanes_it_changed() -> None:
+    """The timeline redraws only the lanes an event can change (a transcript update leaves the
+    measured gaps alone): after each event of a conversation, once painted, the terminal equals
+    a full repaint, so no lane an event changed was left out."""
+    scene = SCENES["conversation"]()
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock), clock=clock, themes=THEMES)
+    size = Size(120, 40)
+    terminal = Terminal(size)
+    original = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        original(screen, renderable)
+        if renderable is not None:
+            terminal.apply(renderable, app.console)
+
+    app._display = display  # type: ignore[method-assign]
+    kinds: set[str] = set()
+    async with app.run_test(size=tuple(size)) as pilot:
+        await pilot.pause()
+        for event in scene.events:
+            app.feed(event)
+            app.flush()
+            if type(event).__name__ != "AudioLevel":
+                kinds.add(type(event).__name__)
+                assert await settled_diff(pilot, terminal) == [], f"after {type(event).__name__} at {event.audio_t:.2f} s"
+    assert {"TurnEnd", "TurnEagerEnd", "TurnUpdate", "PlaybackStarted", "SpeechStopped"} <= kinds

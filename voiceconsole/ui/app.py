@@ -56,7 +56,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Static
 
 from voiceconsole.clock import RealClock
-from voiceconsole.events import Event, SessionStarted
+from voiceconsole.events import AudioLevel, Event, SessionStarted
 from voiceconsole.ui.heap import freeze_heap, thaw_heap
 from voiceconsole.ui.lines import LineText
 from voiceconsole.ui.model import ConsoleModel, ErrorInfo
@@ -64,7 +64,7 @@ from voiceconsole.ui.paintcache import install_frame_caches, paint_now
 from voiceconsole.ui.panels import MetricsTable, QueueView, VuMeters, engine_text
 from voiceconsole.ui.screens import HelpScreen
 from voiceconsole.ui.themes import ThemeSet, load_themes
-from voiceconsole.ui.timeline import TimelineGutter, TimelineView
+from voiceconsole.ui.timeline import ALL_ROWS, TimelineGutter, TimelineView, lanes_changed_by
 from voiceconsole.ui.transcript import TranscriptView
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,8 @@ class VoiceConsoleApp(App[int]):
         self._quiet_ticks = 0
         self._events_since_tick = False
         self._heap_frozen = False
+        self._timeline_rows: frozenset[int] = frozenset()
+        """The timeline lanes the events since the last flush can have changed."""
         self.exit_code = 0
         for event in events:
             self.model.apply(event)
@@ -272,6 +274,8 @@ class VoiceConsoleApp(App[int]):
         """
         self.model.apply(event)
         self._events_since_tick = True
+        if type(event) is not AudioLevel and self._timeline_rows != ALL_ROWS:
+            self._timeline_rows = self._timeline_rows | lanes_changed_by(event)
         if type(event) is SessionStarted and self._ui_ready:
             self.call_later(self._freeze_heap)  # the engines are loaded: their modules live on
         if self._frame_hz != METER_HZ and self._ui_ready:
@@ -296,10 +300,12 @@ class VoiceConsoleApp(App[int]):
         timeline._chunks.clear()
         timeline._max_chunk = -1
         timeline._drawn_now = 0.0
+        timeline._drawn_events = -1
         self._metrics.metrics = self.model.metrics
         self.model.dirt.transcript_added = True
         self.model.dirt.replies = set(self.model.replies)
         self.model.dirt.timeline_from = 0.0
+        self._timeline_rows = ALL_ROWS
         self.model.dirt.metrics = self.model.dirt.status = self.model.dirt.errors = True
         self.flush()
 
@@ -319,7 +325,9 @@ class VoiceConsoleApp(App[int]):
             transcript.update_entries(set(dirt.transcript), dirt.transcript_added)
         if dirt.replies:
             self._queue.update_replies(dirt.replies)
-        self._timeline.update_from(dirt.timeline_from)
+        # Lanes named by the events fed; changes made to the model some other way redraw all.
+        rows, self._timeline_rows = self._timeline_rows or ALL_ROWS, frozenset()
+        self._timeline.update_from(dirt.timeline_from, rows)
         if dirt.metrics:
             self._metrics.update_metrics()
         if dirt.errors:

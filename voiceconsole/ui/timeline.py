@@ -33,6 +33,17 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from voiceconsole.events import (
+    Event,
+    SayCommand,
+    SpeechStarted,
+    TtsDone,
+    TtsQueued,
+    TtsRequestSent,
+    TtsWordTimings,
+    TurnStart,
+    TurnUpdate,
+)
 from voiceconsole.ui.lines import CellRow
 from voiceconsole.ui.model import ConsoleModel, LevelTrack
 
@@ -80,6 +91,30 @@ SPARK = "▁▂▃▄▅▆▇█"
 LABELLED_ROWS = {"axis", "turn", "gap0", "gap1", "reply", "gap2"}
 NOW_ROWS = tuple(i for i, row in enumerate(ROWS) if row in ("ticks", "mic", "turn", "reply", "speaker"))
 """The lanes whose drawing depends on where "now" is (the cursor, levels, open spans)."""
+LANES_OF_EVENT: dict[type[Event], frozenset[int]] = {
+    kind: frozenset(ROWS.index(lane) for lane in lanes)
+    for kind, lanes in {
+        TurnStart: ("turn",),
+        TurnUpdate: ("turn",),
+        SpeechStarted: ("mic",),
+        TtsQueued: ("reply",),
+        TtsRequestSent: ("reply",),
+        TtsWordTimings: ("reply",),
+        TtsDone: ("reply",),
+        SayCommand: ("reply",),
+    }.items()
+}
+"""The lanes these events can change, besides those that follow "now". Any other event (one the
+metrics fold into a measured gap, a mute, an interrupt, a session or device change) may change
+every lane."""
+ALL_ROWS = frozenset(range(len(ROWS)))
+
+
+def lanes_changed_by(event: Event) -> frozenset[int]:
+    """The rows of the timeline ``event`` can change (see :data:`LANES_OF_EVENT`)."""
+    return LANES_OF_EVENT.get(type(event), ALL_ROWS)
+
+
 LABEL_CHARS = set("0123456789.:ms↯")
 LEVEL_FLOOR_DB = -60.0
 TICK_STEPS_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -140,6 +175,8 @@ class TimelineView(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._base_style: Style | None = None
         self._drawn_now = 0.0
+        self._drawn_events = -1
+        """The model's event count when the lanes were last brought up to date."""
         self._shown_x = -1
         """The scroll column the cached screen lines were drawn at (-1: not drawn yet)."""
         self._programmatic = False
@@ -162,15 +199,22 @@ class TimelineView(ScrollView, can_focus=True):
 
     # --- updates --------------------------------------------------------------------------------
 
-    def update_from(self, audio_t: float) -> None:
-        """The model changed from ``audio_t`` on: redraw from there and follow "now".
+    def update_from(self, audio_t: float, rows: frozenset[int] = ALL_ROWS) -> None:
+        """The model changed from ``audio_t`` on, in ``rows`` (:func:`lanes_changed_by` of the
+        events): redraw from there and follow "now".
 
-        When only "now" moved (levels arriving) and it is still in the column drawn last, nothing
-        is redrawn: the column is completed once "now" has moved past it. When the view did not
-        scroll, only the cells that changed are refreshed.
+        When only "now" moved (levels arriving), the lanes that follow it are redrawn from the
+        column drawn last (that column too: a level may have arrived for it since); when nothing
+        arrived and "now" is still in that column, nothing is. When the view did not scroll, only
+        the cells that changed are refreshed.
         """
-        if audio_t == math.inf and self.col(self.model.now_audio_t) == self.col(self._drawn_now):
+        if (
+            audio_t == math.inf
+            and self.model.events == self._drawn_events
+            and self.col(self.model.now_audio_t) == self.col(self._drawn_now)
+        ):
             return
+        self._drawn_events = self.model.events
         # Only "now" moved: the lanes drawn up to "now" change from the column drawn last on.
         now_only = audio_t == math.inf
         start = min(audio_t, self._drawn_now)
@@ -184,8 +228,13 @@ class TimelineView(ScrollView, can_focus=True):
             self.refresh()
             return
         # Nothing is drawn past "now" but the labels of items up to it (at most SPILL columns).
-        rows, last = (NOW_ROWS, self._now_col()) if now_only else (range(len(ROWS)), self._now_col() + SPILL)
-        changes = self._invalidate_from(start, diff_from=x0, rows=rows, before=0 if now_only else 1, last_col=last)
+        if now_only:
+            redraw: Sequence[int] = NOW_ROWS
+            last = self._now_col()
+        else:
+            redraw = sorted(rows.union(NOW_ROWS))
+            last = self._now_col() + SPILL
+        changes = self._invalidate_from(start, diff_from=x0, rows=redraw, before=0 if now_only else 1, last_col=last)
         for row, lo, hi in changes:
             self.refresh(Region(lo - x0, row, hi - lo, 1))
 
