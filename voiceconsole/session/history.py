@@ -280,8 +280,10 @@ class Columns:
     growing one array per field left the allocator a trail of freed blocks as each array moved.
 
     ``TIME`` fields (moments of one record, all close together) are stored as 32-bit offsets from
-    the record's first one, kept in full (``DURATION`` fields as 32-bit floats): a moment of an
-    old record reads back within a few microseconds (offsets up to minutes), the first one exactly.
+    the record's first one (``DURATION`` fields as 32-bit floats); that first one is kept as
+    32-bit microseconds from the first record's of its chunk (in full where that is more than
+    ~35 minutes away): a moment of an old record reads back within a few microseconds (offsets up
+    to minutes), the first one to half a microsecond.
 
     ``derived`` names float fields that are the difference of two others (``name: (a, b)``, i.e.
     ``a - b``, ``None`` if either is): a row whose value is that difference (to within the
@@ -290,7 +292,7 @@ class Columns:
     """
 
     __slots__ = ("spec", "text", "_count", "_slots", "_codes", "_nf", "_ns", "_ni", "_floats", "_smalls", "_ints",
-                 "_wide", "_optional", "_derived", "_odd", "_bools", "_times", "_enums")
+                 "_wide", "_optional", "_derived", "_odd", "_bools", "_times", "_enums", "_chunk_base", "_odd_base")
 
     def __init__(self, spec: Iterable[tuple[str, str]], derived: Mapping[str, tuple[str, str]] | None = None,
                  text: TextBuffer | None = None) -> None:
@@ -309,7 +311,7 @@ class Columns:
         self._times = [name for name, code in self.spec if code == TIME and name not in self._derived]
         nf = ns = ni = 0
         if self._times:
-            self._slots[" base"], nf = 0, 1
+            self._slots[" base"], ni = 0, 1
         for name, code in self.spec:
             if name in self._derived:
                 continue
@@ -334,6 +336,8 @@ class Columns:
         self._smalls: list[array] = []  # type: ignore[type-arg]
         self._ints: list[array] = []  # type: ignore[type-arg]
         self._wide: dict[tuple[int, int], int] = {}
+        self._chunk_base: list[float] = []  # per chunk: the first record's first moment
+        self._odd_base: dict[int, float] = {}  # row -> first moment too far from its chunk's
 
     def __len__(self) -> int:
         return self._count
@@ -355,6 +359,28 @@ class Columns:
             values.append(value)
             return len(values) - 1
 
+    def _put_base(self, ints: array, ib: int, k: int, i: int, base: float) -> float:  # type: ignore[type-arg]
+        """Store row ``i``'s first moment as microseconds from its chunk's; returns what it reads
+        back as (the row's other moments are kept as offsets from that)."""
+        if base != base:
+            ints[ib] = _NONE
+            return base
+        first = self._chunk_base[k]
+        if first != first:
+            first = self._chunk_base[k] = base
+        us = round((base - first) * 1e6)
+        if _NONE < us <= _I32_MAX:
+            ints[ib] = us
+            return first + us * 1e-6
+        ints[ib] = _WIDE
+        self._odd_base[i] = base
+        return base
+
+    def _base(self, us: int, k: int, i: int) -> float:
+        if us == _NONE:
+            return math.nan
+        return self._odd_base[i] if us == _WIDE else self._chunk_base[k] + us * 1e-6
+
     def _get_int(self, i: int, slot: int) -> int | None:
         v = self._ints[i // CHUNK_ROWS][(i % CHUNK_ROWS) * self._ni + slot]
         if v == _NONE:
@@ -369,6 +395,7 @@ class Columns:
             self._floats.append(_filled("d", CHUNK_ROWS * self._nf))
             self._smalls.append(_filled("f", CHUNK_ROWS * self._ns))
             self._ints.append(_filled("i", CHUNK_ROWS * self._ni))
+            self._chunk_base.append(math.nan)
         floats, smalls, ints = self._floats[k], self._smalls[k], self._ints[k]
         fb, sb, ib = r * self._nf, r * self._ns, r * self._ni
         mask = 0
@@ -376,7 +403,7 @@ class Columns:
         base = math.nan
         if self._times:
             base = next((v for v in (getattr(obj, t) for t in self._times) if v is not None), math.nan)
-            floats[fb] = base
+            base = self._put_base(ints, ib, k, i, base)
         for name, code in self.spec:
             if name in self._derived:
                 continue
@@ -424,7 +451,7 @@ class Columns:
         fb, sb, ib = r * self._nf, r * self._ns, r * self._ni
         slots = self._slots
         mask = ints[ib + slots[""]] if self._bools else 0
-        base = floats[fb] if self._times else 0.0
+        base = self._base(ints[ib], k, i) if self._times else 0.0
         for name, code in self.spec:
             if name in self._derived:
                 continue
@@ -499,7 +526,9 @@ class Columns:
                 for j, v in enumerate(part):
                     yield v if v > _NONE else None if v == _NONE else self._wide[(first + j, slot)]
             elif code == TIME:
-                yield from map(float.__add__, self._floats[k][0 : rows * self._nf : self._nf], part)
+                first = k * CHUNK_ROWS
+                bases = self._ints[k][0 : rows * self._ni : self._ni]
+                yield from (self._base(us, k, first + j) + v for j, (us, v) in enumerate(zip(bases, part)))
             else:
                 yield from part
 
@@ -734,15 +763,17 @@ class KeyList:
             return len(self) == len(other) and all(a == b for a, b in zip(self, other))
         return NotImplemented
 
-    def index_from_end(self, key: tuple[str, int]) -> int:
-        """Position of ``key`` searching from the newest (recent keys are found at once), or -1."""
+    def index_from_end(self, key: tuple[str, int], before: int | None = None) -> int:
+        """Position of ``key`` searching from the newest (recent keys are found at once), or -1;
+        ``before``: only among the keys before that position."""
         kind, num = key
         try:
             code = self._names.index(kind)
         except ValueError:
             return -1
         kinds, nums = self._kind, self._num
-        for j in range(len(nums) - 1, -1, -1):
+        end = len(nums) if before is None else min(before, len(nums))
+        for j in range(end - 1, -1, -1):
             if nums[j] == num and kinds[j] == code:
                 return j
         return -1

@@ -26,6 +26,33 @@ STRIP_CACHE = 512
 """Entries whose rendered strips are kept (the screen shows a few dozen at most)."""
 
 
+class _OrderPrefix:
+    """The first ``count`` keys of the view's model's transcript order (read there, not copied)."""
+
+    __slots__ = ("_view", "count")
+
+    def __init__(self, view: TranscriptView, count: int) -> None:
+        self._view = view
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __getitem__(self, i: int) -> Key:
+        return self._view.model.order[range(self.count)[i]]
+
+    def append(self, key: Key) -> None:
+        """Take in the next key of the model's order (``key``)."""
+        self.count += 1
+
+    def index_from_end(self, key: Key) -> int:
+        """Position of ``key`` searching from the newest, or -1."""
+        return self._view.model.order.index_from_end(key, before=self.count)
+
+
 class TranscriptView(ScrollView, can_focus=False):
     """User turns (interim text shown distinctly until final) and replies (heard words lit)."""
 
@@ -50,7 +77,7 @@ class TranscriptView(ScrollView, can_focus=False):
         """Session time (for how much of a playing reply has been heard)."""
         self.follow = True
         """Keep the newest line in view."""
-        self._keys = KeyList()
+        self._keys = ()
         self._offsets = ChunkedArray("i")  # first line of each entry (widened if it needs 64 bits)
         self._cache: LRUCache[Key, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
         self._width = 0
@@ -65,12 +92,18 @@ class TranscriptView(ScrollView, can_focus=False):
     # a reset) is stored so too.
 
     @property
-    def _keys(self) -> KeyList:
+    def _keys(self) -> KeyList | _OrderPrefix:
         return self._key_list
 
     @_keys.setter
     def _keys(self, keys: Iterable[Key]) -> None:
-        self._key_list = keys if isinstance(keys, KeyList) else KeyList(keys)
+        # The entries are the model's transcript order so far: kept as a count, not a copy.
+        keys = list(keys)
+        order = self.model.order
+        if keys == order[: len(keys)]:
+            self._key_list: KeyList | _OrderPrefix = _OrderPrefix(self, len(keys))
+        else:
+            self._key_list = KeyList(keys)
 
     @property
     def _offsets(self) -> ChunkedArray:
