@@ -108,6 +108,15 @@ async def test_reset_rebuilds_the_screen_from_fewer_events() -> None:
         assert app.model.replies == {} and list(app.model.turns) == [1]
         screen = "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
         assert "turn 1" in screen and "reply 1" not in screen and "no replies yet" in screen
+        # the transcript's and the queue's entries follow the new model, typed and compact
+        transcript, queue = app._transcript, app._queue
+        assert list(transcript._keys) == list(app.model.order) and len(transcript._offsets) == len(app.model.order)
+        assert type(transcript._keys).__name__ == "_OrderPrefix" and list(queue._numbers) == []
+        assert type(queue._numbers).__name__ == "ChunkedArray"
+        app.reset(scene.events)
+        await pilot.pause()
+        assert list(transcript._keys) == list(app.model.order) and list(queue._numbers) == list(app.model.replies)
+        assert transcript._keys.index_from_end(app.model.order[-1]) == len(app.model.order) - 1
 
 
 def _read_api(model: ConsoleModel, until: float) -> dict[str, object]:
