@@ -537,19 +537,22 @@ class TurnHistory(FoldedMap[TurnEntry]):
         super().__init__(_TURN_SPEC, self._rebuild, keep=keep, pack=self._pack_extra)
         self._state = ChunkedArray("B")
         self._eager_end_at = ChunkedArray("I")  # end of each folded turn's spans in the span columns
-        self._eager_start = ChunkedArray("d")
-        self._eager_end = ChunkedArray("d")
+        # span moments as 32-bit offsets from the turn's start (read back within microseconds)
+        self._eager_start = ChunkedArray("f")
+        self._eager_end = ChunkedArray("f")
 
     def _pack_extra(self, entry: TurnEntry, i: int) -> None:
         self._state.append(_TURN_STATES.index(entry.state))
+        base = entry.start_audio_t
         for span in entry.eager_spans:
-            self._eager_start.append(span.start)
-            self._eager_end.append(math.nan if span.end is None else span.end)
+            self._eager_start.append(span.start - base)
+            self._eager_end.append(math.nan if span.end is None else span.end - base)
         self._eager_end_at.append(len(self._eager_start))
 
     def _rebuild(self, fields: dict[str, Any], i: int) -> TurnEntry:
         lo = self._eager_end_at[i - 1] if i else 0
-        spans = [Span(self._eager_start[k], _opt(self._eager_end[k])) for k in range(lo, self._eager_end_at[i])]
+        base = fields["start_audio_t"]
+        spans = [Span(base + self._eager_start[k], _opt(base + self._eager_end[k])) for k in range(lo, self._eager_end_at[i])]
         return TurnEntry(state=_TURN_STATES[self._state[i]], eager_spans=spans, **fields)
 
 
