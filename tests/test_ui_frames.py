@@ -104,3 +104,40 @@ async def test_a_frame_tick_paints_the_meters_at_once() -> None:
                 break
         assert painted_in_tick, "no tick sent a frame of its own"
         assert "████" in app.query_one(VuMeters).render_line(0).text  # the bar (the figure follows within 0.25 s)
+
+
+async def test_frames_under_the_help_screen_paint_through_textual_and_show_after_it_closes() -> None:
+    """While the help screen is on top, the panels' frames go through Textual (which paints the
+    screen below when it comes back); afterwards the terminal shows exactly the full screen."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from textual.geometry import Size
+
+    from tests.test_ui_refresh import Terminal, settled_diff
+    from voiceconsole.clock import RealClock
+
+    controller = SimpleNamespace(clock=RealClock(), meters=SimpleNamespace(mic=MeterSlot(), speaker=MeterSlot()))
+    app = VoiceConsoleApp(controller=controller, themes=THEMES)
+    terminal = Terminal(Size(120, 40))
+    original = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        original(screen, renderable)
+        if renderable is not None:
+            terminal.apply(renderable, app.console)
+
+    app._display = display  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        for amplitude in (0.5, 0.05, 0.5):
+            controller.meters.mic.update(_block(amplitude))
+            app._tick()
+            app.flush()
+            await pilot.pause(0.05)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        app._set_frame_rate(5)  # few frames of its own while the terminal is compared
+        assert await settled_diff(pilot, terminal) == []

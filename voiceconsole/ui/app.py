@@ -208,7 +208,9 @@ class VoiceConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         install_frame_caches(self.screen)
-        # The panels the frame tick and the event flush redraw, painted by them directly.
+        # The panels the frame tick and the event flush redraw, painted by them directly (while
+        # their screen is on top; under the help screen Textual's own path paints them).
+        self._main_screen = self.screen
         self._painted = (self._meters, self._timeline, self._transcript, self._queue, self._metrics,
                          self._engines_line, self._state_line)
         self.query_one("#transcript").border_title = "transcript"
@@ -334,7 +336,7 @@ class VoiceConsoleApp(App[int]):
             self._update_banner()
         if dirt.status:
             self._update_status()
-        paint_now(self.screen, self._painted)
+        paint_now(self._main_screen, self._painted)
 
     def _set_frame_rate(self, hz: int) -> None:
         """Run the frame tick (meters, "now", heard words, clock) ``hz`` times a second."""
@@ -382,7 +384,7 @@ class VoiceConsoleApp(App[int]):
             self.flush()  # "now" moved with the levels: the timeline's new columns
         if self._clock_text() != self._clock_shown:  # the rest of the status changes by event or key
             self._update_status()
-        paint_now(self.screen, self._painted)
+        paint_now(self._main_screen, self._painted)
         return moved
 
     # --- status and errors ----------------------------------------------------------------------

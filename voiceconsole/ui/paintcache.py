@@ -65,8 +65,6 @@ def install_frame_caches(root: Widget) -> None:
             widget._styles_cache = FrameCache()
 
 
-
-
 def paint_now(screen: Any, widgets: Any) -> bool:
     """Compose and send the frame for the pending repaints of ``widgets`` now.
 
