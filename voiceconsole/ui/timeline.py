@@ -36,7 +36,6 @@ from textual.widget import Widget
 from voiceconsole.events import (
     Event,
     SayCommand,
-    SpeechStarted,
     TtsDone,
     TtsQueued,
     TtsRequestSent,
@@ -96,7 +95,6 @@ LANES_OF_EVENT: dict[type[Event], frozenset[int]] = {
     for kind, lanes in {
         TurnStart: ("turn",),
         TurnUpdate: ("turn",),
-        SpeechStarted: ("mic",),
         TtsQueued: ("reply",),
         TtsRequestSent: ("reply",),
         TtsWordTimings: ("reply",),
@@ -104,9 +102,10 @@ LANES_OF_EVENT: dict[type[Event], frozenset[int]] = {
         SayCommand: ("reply",),
     }.items()
 }
-"""The lanes these events can change, besides those that follow "now". Any other event (one the
-metrics fold into a measured gap, a mute, an interrupt, a session or device change) may change
-every lane."""
+"""The lanes these events can change, besides those that follow "now" (they are among those, so
+these events leave the axis and the measured gaps alone). Any other event (one the metrics fold
+into a gap, a speech edge, a mute, an interrupt, a session or device change) may change every
+lane."""
 ALL_ROWS = frozenset(range(len(ROWS)))
 
 
