@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -76,6 +78,39 @@ class CellRow:
         if not diff:
             return None
         return diff[0], diff[-1] + 1
+
+
+class CachedStyles:
+    """Mixin for the Line-API widgets: their own style and their component styles, looked up
+    once until their styles change (``rich_style`` and ``get_component_rich_style`` walk every
+    ancestor, and the widgets draw many cells a frame). Put it before the Textual base class.
+    """
+
+    STYLE_PREFIX: ClassVar[str] = ""
+    """Component classes are ``{STYLE_PREFIX}--{name}``."""
+    _cached_base: Style | None = None
+    _cached_styles: dict[str, Style] | None = None
+
+    def _base(self) -> Style:
+        """The widget's own style."""
+        if self._cached_base is None:
+            self._cached_base = self.rich_style  # type: ignore[attr-defined]
+        return self._cached_base
+
+    def _style(self, name: str) -> Style:
+        """The style of component class ``{STYLE_PREFIX}--{name}``."""
+        styles = self._cached_styles
+        if styles is None:
+            styles = self._cached_styles = {}
+        style = styles.get(name)
+        if style is None:
+            style = styles[name] = self.get_component_rich_style(f"{self.STYLE_PREFIX}--{name}")  # type: ignore[attr-defined]
+        return style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()  # type: ignore[misc]
+        self._cached_base = None
+        self._cached_styles = None
 
 
 class LineText(Widget):

@@ -17,7 +17,7 @@ from textual.widget import Widget
 
 from voiceconsole.session.history import ChunkedArray
 from voiceconsole.session.metrics import METRICS, MetricsBuilder
-from voiceconsole.ui.lines import CellRow, set_virtual_size
+from voiceconsole.ui.lines import CachedStyles, CellRow, set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry
 
 # --- TTS queue ----------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ class MeterState:
         return now - self.clip_t <= CLIP_SHOW_S
 
 
-class VuMeters(Widget, can_focus=False):
+class VuMeters(CachedStyles, Widget, can_focus=False):
     """Mic and speaker meters on a dBFS scale with peak hold and a clip light.
 
     The app calls :meth:`set_levels` about 20 times a second, then :meth:`tick`. A tick draws
@@ -194,6 +194,7 @@ class VuMeters(Widget, can_focus=False):
     never changes size.
     """
 
+    STYLE_PREFIX = "meter"
     COMPONENT_CLASSES = {
         "meter--label",
         "meter--low",
@@ -214,10 +215,8 @@ class VuMeters(Widget, can_focus=False):
         self._shown: list[object] = [None, None]
         self._rows: list[CellRow | None] = [None, None, None]
         self._strips: list[Strip | None] = [None, None, None]
-        self._styles: dict[str, Style] = {}
-        self._base_style: Style | None = None
         self._width = -1
-        self._zones: dict[str, list[Style]] = {}
+        self._zones: dict[int, list[Style]] = {}
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 3
@@ -261,21 +260,8 @@ class VuMeters(Widget, can_focus=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
         self._zones.clear()
-        self._base_style = None
         self._drop_lines()
-
-    def _base(self) -> Style:
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        return self._base_style
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"meter--{name}")
-        return style
 
     def _bar_width(self) -> int:
         return max(8, self.content_region.width - 22)
@@ -317,14 +303,13 @@ class VuMeters(Widget, can_focus=False):
 
     def _zone_styles(self, bar: int) -> list[Style]:
         """The style of each column of a bar ``bar`` cells wide (low, mid and high zones)."""
-        key = f"zones:{bar}"
-        zones = self._zones.get(key)
+        zones = self._zones.get(bar)
         if zones is None:
             zones = []
             for i in range(bar):
                 db = METER_FLOOR_DB + (i + 1) / bar * -METER_FLOOR_DB
                 zones.append(self._style("low" if db <= -18 else "mid" if db <= -6 else "high"))
-            self._zones[key] = zones
+            self._zones[bar] = zones
         return zones
 
     def _meter_row(self, y: int, width: int) -> CellRow:

@@ -43,7 +43,7 @@ from voiceconsole.events import (
     TurnStart,
     TurnUpdate,
 )
-from voiceconsole.ui.lines import CellRow
+from voiceconsole.ui.lines import CachedStyles, CellRow
 from voiceconsole.ui.model import ConsoleModel, LevelTrack
 
 ZOOMS_MS: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
@@ -135,9 +135,10 @@ def format_axis_time(t: float, step: float) -> str:
     return f"{t:.0f}s"
 
 
-class TimelineView(ScrollView, can_focus=True):
+class TimelineView(CachedStyles, ScrollView, can_focus=True):
     """The scrolling turn timeline. Follows "now" until paused or scrolled back."""
 
+    STYLE_PREFIX = "timeline"
     COMPONENT_CLASSES = {
         "timeline--axis",
         "timeline--tick",
@@ -171,8 +172,6 @@ class TimelineView(ScrollView, can_focus=True):
         self._chunks: LRUCache[tuple[int, int], list[Any]] = LRUCache(CHUNK_CACHE)
         """``(row, chunk)`` -> ``[cells, strip]``; the strip is made when the chunk is first shown."""
         self._max_chunk = -1
-        self._styles: dict[str, Style] = {}
-        self._base_style: Style | None = None
         self._drawn_now = 0.0
         self._drawn_events = -1
         """The model's event count when the lanes were last brought up to date."""
@@ -389,8 +388,6 @@ class TimelineView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
-        self._base_style = None
         self._chunks.clear()
         self._max_chunk = -1
 
@@ -430,18 +427,6 @@ class TimelineView(ScrollView, can_focus=True):
             cut += 1
         blank = Strip.blank(cut - offset, self._base())
         return Strip.join([blank, cropped.crop(cut - offset)])
-
-    def _base(self) -> Style:
-        """The widget's own style (cached: ``rich_style`` walks every ancestor)."""
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        return self._base_style
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"timeline--{name}")
-        return style
 
     def _chunk(self, row: int, chunk: int) -> Strip:
         cached = self._chunks.get((row, chunk))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
-from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
@@ -18,7 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from voiceconsole.session.history import ChunkedArray, KeyList
-from voiceconsole.ui.lines import set_virtual_size
+from voiceconsole.ui.lines import CachedStyles, set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
 
 Key = tuple[str, int]
@@ -53,9 +52,10 @@ class _OrderPrefix:
         return self._view.model.order.index_from_end(key, before=self.count)
 
 
-class TranscriptView(ScrollView, can_focus=False):
+class TranscriptView(CachedStyles, ScrollView, can_focus=False):
     """User turns (interim text shown distinctly until final) and replies (heard words lit)."""
 
+    STYLE_PREFIX = "transcript"
     COMPONENT_CLASSES = {
         "transcript--user",
         "transcript--bot",
@@ -82,8 +82,6 @@ class TranscriptView(ScrollView, can_focus=False):
         self._cache: LRUCache[Key, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
         self._width = 0
         self._lines_total = 0  # content lines laid out last (what is drawn below them is blank)
-        self._styles: dict[str, Style] = {}
-        self._base_style: Style | None = None
         self.rendered = 0
         """Entries rendered to strips so far (the others come from the cache)."""
 
@@ -183,8 +181,6 @@ class TranscriptView(ScrollView, can_focus=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
-        self._base_style = None
         self._cache.clear()
         if self._keys and self.is_mounted:
             self._relayout(0)
@@ -229,18 +225,6 @@ class TranscriptView(ScrollView, can_focus=False):
         self.rendered += 1
         self._cache.set(key, (sig, strips))
         return strips
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"transcript--{name}")
-        return style
-
-    def _base(self) -> Style:
-        """The widget's own style (cached: ``rich_style`` walks every ancestor)."""
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        return self._base_style
 
     def _wrap(self, text: Text, width: int) -> list[Strip]:
         console = self.app.console
