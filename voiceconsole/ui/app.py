@@ -64,7 +64,12 @@ from voiceconsole.ui.paintcache import install_frame_caches, paint_now
 from voiceconsole.ui.panels import MetricsTable, QueueView, VuMeters, engine_text
 from voiceconsole.ui.screens import HelpScreen
 from voiceconsole.ui.themes import ThemeSet, load_themes
-from voiceconsole.ui.timeline import ALL_ROWS, TimelineGutter, TimelineView, lanes_changed_by
+from voiceconsole.ui.timeline import (
+    ALL_ROWS,
+    TimelineGutter,
+    TimelineView,
+    lanes_changed_by,
+)
 from voiceconsole.ui.transcript import TranscriptView
 
 log = logging.getLogger(__name__)
@@ -288,21 +293,8 @@ class VoiceConsoleApp(App[int]):
     def reset(self, events: Iterable[Event] = ()) -> None:
         """Start over from ``events`` (a replay seeking backwards)."""
         self.model = ConsoleModel.from_events(events)
-        for widget in (self._transcript, self._queue, self._timeline):
-            widget.model = self.model
-        transcript = self._transcript
-        transcript._keys, transcript._offsets, transcript._index = [], [], {}
-        transcript._cache.clear()
-        transcript._relayout(0)  # an empty model adds no entry, so nothing else clears the old lines
-        queue = self._queue
-        queue._numbers = []
-        queue._cache.clear()
-        queue.update_replies(set(self.model.replies))
-        timeline = self._timeline
-        timeline._chunks.clear()
-        timeline._max_chunk = -1
-        timeline._drawn_now = 0.0
-        timeline._drawn_events = -1
+        for view in (self._transcript, self._queue, self._timeline):
+            view.reset(self.model)
         self._metrics.metrics = self.model.metrics
         self.model.dirt.transcript_added = True
         self.model.dirt.replies = set(self.model.replies)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.style import Style
@@ -56,14 +55,12 @@ class QueueView(ScrollView, can_focus=False):
         self._cache: LRUCache[int, tuple[tuple[int, int], Strip]] = LRUCache(256)
         self._drawn_rows = -1  # replies in the queue when it was last refreshed
 
-    @property
-    def _numbers(self) -> ChunkedArray:
-        return self._reply_numbers
-
-    @_numbers.setter
-    def _numbers(self, numbers: Iterable[int]) -> None:
-        # Whatever is assigned (e.g. a plain list on a reset) is kept as a chunked typed array too.
-        self._reply_numbers = numbers if isinstance(numbers, ChunkedArray) else ChunkedArray("i", numbers)
+    def reset(self, model: ConsoleModel) -> None:
+        """Show ``model`` from scratch (a replay seeking backwards)."""
+        self.model = model
+        self._numbers = ChunkedArray("i")
+        self._cache.clear()
+        self.update_replies(set(model.replies))
 
     def update_replies(self, changed: set[int]) -> None:
         """Take in new replies and redraw changed ones; keeps the newest in view."""

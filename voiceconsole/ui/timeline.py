@@ -181,6 +181,14 @@ class TimelineView(CachedStyles, ScrollView, can_focus=True):
         self.painted = 0
         """Chunk strips drawn so far (each is a lane's 32 columns; the rest come from the cache)."""
 
+    def reset(self, model: ConsoleModel) -> None:
+        """Show ``model`` from scratch (a replay seeking backwards); drawn at the next update."""
+        self.model = model
+        self._chunks.clear()
+        self._max_chunk = -1
+        self._drawn_now = 0.0
+        self._drawn_events = -1
+
     # --- coordinates ----------------------------------------------------------------------------
 
     @property

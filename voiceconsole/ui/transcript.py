@@ -8,7 +8,7 @@ the entries on screen, and a change to the last entry re-renders that entry alon
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.cache import LRUCache
@@ -16,7 +16,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from voiceconsole.session.history import ChunkedArray, KeyList
+from voiceconsole.session.history import ChunkedArray
 from voiceconsole.ui.lines import CachedStyles, set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
 
@@ -77,41 +77,25 @@ class TranscriptView(CachedStyles, ScrollView, can_focus=False):
         """Session time (for how much of a playing reply has been heard)."""
         self.follow = True
         """Keep the newest line in view."""
-        self._keys = ()
-        self._offsets = ChunkedArray("i")  # first line of each entry (widened if it needs 64 bits)
+        # The entries are the model's transcript order so far (kept as a count, not a copy) and
+        # the first line of each, in fixed chunks (a few bytes per entry, never regrown).
+        self._keys = _OrderPrefix(self, 0)
+        self._offsets = ChunkedArray("i")  # widened if it needs 64 bits
         self._cache: LRUCache[Key, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
         self._width = 0
         self._lines_total = 0  # content lines laid out last (what is drawn below them is blank)
         self.rendered = 0
         """Entries rendered to strips so far (the others come from the cache)."""
 
-    # The entry keys and their first lines are typed arrays in fixed chunks (a few bytes per entry,
-    # however long the session, never regrown); whatever is assigned to them (e.g. plain lists on
-    # a reset) is stored so too.
-
-    @property
-    def _keys(self) -> KeyList | _OrderPrefix:
-        return self._key_list
-
-    @_keys.setter
-    def _keys(self, keys: Iterable[Key]) -> None:
-        # The entries are the model's transcript order so far: kept as a count, not a copy.
-        keys = list(keys)
-        order = self.model.order
-        if keys == order[: len(keys)]:
-            self._key_list: KeyList | _OrderPrefix = _OrderPrefix(self, len(keys))
-        else:
-            self._key_list = KeyList(keys)
-
-    @property
-    def _offsets(self) -> ChunkedArray:
-        return self._line_offsets
-
-    @_offsets.setter
-    def _offsets(self, offsets: Iterable[int]) -> None:
-        self._line_offsets = offsets if isinstance(offsets, ChunkedArray) else ChunkedArray("i", offsets)
-
     # --- updates from the app --------------------------------------------------------------------
+
+    def reset(self, model: ConsoleModel) -> None:
+        """Show ``model`` from scratch (a replay seeking backwards)."""
+        self.model = model
+        self._keys = _OrderPrefix(self, 0)
+        self._offsets = ChunkedArray("i")
+        self._cache.clear()
+        self._relayout(0)  # an empty model adds no entry, so nothing else clears the old lines
 
     def update_entries(self, changed: set[Key], added: bool) -> None:
         """Re-render changed entries (and take in new ones) after the model changed."""
