@@ -372,11 +372,14 @@ class VoiceConsoleApp(App[int]):
                     meters.set_levels(source, level.rms_dbfs, level.peak_dbfs, 0)
         moved = meters.tick()
         moved = self._transcript.tick() or moved
-        if not self._flush_pending:
-            self.flush()  # "now" moved with the levels: the timeline's new columns
         if self._clock_text() != self._clock_shown:  # the rest of the status changes by event or key
             self._update_status()
-        paint_now(self._main_screen, self._painted)
+        # One frame for all of it: the flush paints ("now" moved with the levels: the timeline's
+        # new columns); with a flush already due, what the tick changed is painted here.
+        if self._flush_pending:
+            paint_now(self._main_screen, self._painted)
+        else:
+            self.flush()
         return moved
 
     # --- status and errors ----------------------------------------------------------------------
