@@ -110,24 +110,15 @@ async def test_frames_under_the_help_screen_paint_through_textual_and_show_after
     """While the help screen is on top, the panels' frames go through Textual (which paints the
     screen below when it comes back); afterwards the terminal shows exactly the full screen."""
     from types import SimpleNamespace
-    from typing import Any
 
     from textual.geometry import Size
 
-    from tests.test_ui_refresh import Terminal, settled_diff
+    from tests.test_ui_refresh import attach_terminal, settled_diff
     from voiceconsole.clock import RealClock
 
     controller = SimpleNamespace(clock=RealClock(), meters=SimpleNamespace(mic=MeterSlot(), speaker=MeterSlot()))
     app = VoiceConsoleApp(controller=controller, themes=THEMES)
-    terminal = Terminal(Size(120, 40))
-    original = app._display
-
-    def display(screen: Any, renderable: Any) -> None:
-        original(screen, renderable)
-        if renderable is not None:
-            terminal.apply(renderable, app.console)
-
-    app._display = display  # type: ignore[method-assign]
+    terminal = attach_terminal(app, Size(120, 40))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.1)
         await pilot.press("question_mark")

@@ -47,6 +47,20 @@ class Terminal:
                 x += 1
 
 
+def attach_terminal(app: VoiceConsoleApp, size: Size) -> Terminal:
+    """A :class:`Terminal` that takes every frame ``app`` sends (as its terminal driver would)."""
+    terminal = Terminal(size)
+    original = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        original(screen, renderable)
+        if renderable is not None:
+            terminal.apply(renderable, app.console)
+
+    app._display = display  # type: ignore[method-assign]
+    return terminal
+
+
 def screen_cells(app: VoiceConsoleApp) -> list[list[tuple[str, Any]]]:
     """The screen drawn afresh: every widget's lines rendered again (none taken from the line
     cache a partial refresh relies on)."""
@@ -100,15 +114,7 @@ async def test_partial_repaints_add_up_to_the_full_screen() -> None:
     clock = scene.clock()
     app = VoiceConsoleApp(ScriptedController(clock), clock=clock, themes=THEMES)
     size = Size(120, 40)
-    terminal = Terminal(size)
-    original = app._display
-
-    def display(screen: Any, renderable: Any) -> None:
-        original(screen, renderable)
-        if renderable is not None:
-            terminal.apply(renderable, app.console)
-
-    app._display = display  # type: ignore[method-assign]
+    terminal = attach_terminal(app, size)
     checked = 0
     async with app.run_test(size=tuple(size)) as pilot:
         await pilot.pause()
@@ -134,15 +140,7 @@ async def test_every_event_repaints_the_timeline_lanes_it_changed() -> None:
     clock = scene.clock()
     app = VoiceConsoleApp(ScriptedController(clock), clock=clock, themes=THEMES)
     size = Size(120, 40)
-    terminal = Terminal(size)
-    original = app._display
-
-    def display(screen: Any, renderable: Any) -> None:
-        original(screen, renderable)
-        if renderable is not None:
-            terminal.apply(renderable, app.console)
-
-    app._display = display  # type: ignore[method-assign]
+    terminal = attach_terminal(app, size)
     kinds: set[str] = set()
     async with app.run_test(size=tuple(size)) as pilot:
         await pilot.pause()
