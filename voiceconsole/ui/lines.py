@@ -64,10 +64,8 @@ class CellRow:
 
     def changed_span(self, before: CellRow | None) -> tuple[int, int] | None:
         """The ``[first, end)`` cells where this row differs from ``before`` (all of them when
-        there was none; ``None`` when nothing differs)."""
-        if before is None:
-            return 0, self.width
-        if before.width != self.width:
+        there was none, or it had another width; ``None`` when nothing differs)."""
+        if before is None or before.width != self.width:
             return 0, self.width
         a_chars, b_chars, a_styles, b_styles = before.chars, self.chars, before.styles, self.styles
         diff = [
