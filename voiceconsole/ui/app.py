@@ -57,6 +57,7 @@ from textual.widgets import Footer, Input, Static
 
 from voiceconsole.clock import RealClock
 from voiceconsole.events import AudioLevel, Event, SessionStarted
+from voiceconsole.ui.frameclock import FrameClock
 from voiceconsole.ui.heap import freeze_heap, thaw_heap
 from voiceconsole.ui.lines import LineText
 from voiceconsole.ui.model import ConsoleModel, ErrorInfo
@@ -162,8 +163,7 @@ class VoiceConsoleApp(App[int]):
         self._dismissed_errors = 0
         self._clock_shown = ""
         self._session_failure: str | None = None
-        self._frame_timers: dict[int, Any] = {}
-        self._frame_hz = METER_HZ
+        self._frames = FrameClock(self._tick, METER_HZ, on_error=self._handle_exception)
         self._quiet_ticks = 0
         self._events_since_tick = False
         self._heap_frozen = False
@@ -233,10 +233,8 @@ class VoiceConsoleApp(App[int]):
             run = getattr(self.controller, "run", None)
             if run is not None and inspect.iscoroutinefunction(run) and not getattr(self.controller, "running", False):
                 self._session_task = asyncio.create_task(self._run_session(), name="vc-session")
-        # Two timers made here, in the app's context (feed may run outside it), switched by
-        # pause/resume: one of them runs at a time.
-        for hz in (METER_HZ, REST_HZ):
-            self._frame_timers[hz] = self.set_interval(1 / hz, self._tick, name=f"vc-frame-{hz}hz", pause=hz != METER_HZ)
+        # Started here, in the app's context: its ticks run in it wherever they are re-phased from.
+        self._frames.start()
         self._ui_ready = True
         self.flush()
         self.call_after_refresh(self._freeze_heap)
@@ -269,7 +267,7 @@ class VoiceConsoleApp(App[int]):
             self.model.dirt.errors = True
         finally:
             self.model.dirt.status = True
-            self._schedule_flush()
+            self._schedule_frame()
 
     # --- events in ----------------------------------------------------------------------------
 
@@ -285,10 +283,10 @@ class VoiceConsoleApp(App[int]):
             self._timeline_rows = self._timeline_rows | lanes_changed_by(event)
         if type(event) is SessionStarted and self._ui_ready:
             self.call_later(self._freeze_heap)  # the engines are loaded: their modules live on
-        if self._frame_hz != METER_HZ and self._ui_ready:
+        if self._frames.hz != METER_HZ and self._ui_ready:
             self._set_frame_rate(METER_HZ)
         if self.model.dirt:
-            self._schedule_flush()
+            self._schedule_frame()
 
     def reset(self, events: Iterable[Event] = ()) -> None:
         """Start over from ``events`` (a replay seeking backwards)."""
@@ -303,10 +301,24 @@ class VoiceConsoleApp(App[int]):
         self.model.dirt.metrics = self.model.dirt.status = self.model.dirt.errors = True
         self.flush()
 
-    def _schedule_flush(self) -> None:
+    @property
+    def _frame_hz(self) -> float:
+        """Frames a second the frame clock runs at now (METER_HZ or REST_HZ)."""
+        return self._frames.hz
+
+    def _schedule_frame(self) -> None:
+        """Draw a frame once the current burst of events is over (after the pending messages)."""
         if not self._flush_pending and self._ui_ready:
             self._flush_pending = True
-            self.call_later(self.flush)
+            self.call_later(self._event_frame)
+
+    def _event_frame(self) -> None:
+        """The frame for a burst of events: drawn at once, and the frame clock's next tick comes
+        one period after it (see :mod:`voiceconsole.ui.frameclock`)."""
+        if not self._flush_pending or not self._ui_ready:
+            return  # a tick drew it first
+        self._tick()
+        self._frames.drawn()
 
     def flush(self) -> None:
         """Bring every panel up to date with the model."""
@@ -332,25 +344,22 @@ class VoiceConsoleApp(App[int]):
 
     def _set_frame_rate(self, hz: int) -> None:
         """Run the frame tick (meters, "now", heard words, clock) ``hz`` times a second."""
-        timers = self._frame_timers
-        if hz not in timers or hz == self._frame_hz:
-            return
-        timers[self._frame_hz].pause()
-        self._frame_hz = hz
-        self._quiet_ticks = 0
-        timers[hz].resume()
+        if hz != self._frames.hz:
+            self._frames.set_rate(hz)
+            self._quiet_ticks = 0
 
     def _tick(self) -> None:
         if any(w._closing or w._closed for w in (self._meters, self._transcript, self._timeline)):
+            self._frames.stop()
             return  # the app is shutting down: its panels are being removed
         moved = self._draw_tick()
         # At rest (no events, meters still, no reply being heard) the tick slows down; the
         # next event (feed) or the first level change a slow tick sees brings it back.
         if moved or self._events_since_tick:
             self._quiet_ticks = 0
-            if self._frame_hz != METER_HZ:
+            if self._frames.hz != METER_HZ:
                 self._set_frame_rate(METER_HZ)
-        elif self._frame_hz == METER_HZ:
+        elif self._frames.hz == METER_HZ:
             self._quiet_ticks += 1
             if self._quiet_ticks >= REST_AFTER_TICKS:
                 self._set_frame_rate(REST_HZ)
@@ -375,11 +384,9 @@ class VoiceConsoleApp(App[int]):
         if self._clock_text() != self._clock_shown:  # the rest of the status changes by event or key
             self._update_status()
         # One frame for all of it: the flush paints ("now" moved with the levels: the timeline's
-        # new columns); with a flush already due, what the tick changed is painted here.
-        if self._flush_pending:
-            paint_now(self._main_screen, self._painted)
-        else:
-            self.flush()
+        # new columns) with the events since the last frame; a burst's frame still due finds
+        # nothing left to draw.
+        self.flush()
         return moved
 
     # --- status and errors ----------------------------------------------------------------------
@@ -594,6 +601,7 @@ class VoiceConsoleApp(App[int]):
         task.add_done_callback(lambda _t: self.call_later(self.exit, self.exit_code))
 
     async def on_unmount(self) -> None:
+        self._frames.stop()
         if self._heap_frozen:
             self._heap_frozen = False
             thaw_heap()
