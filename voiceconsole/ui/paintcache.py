@@ -1,5 +1,5 @@
 """Cheaper frames: clean widgets hand the compositor their last lines, and the console's own
-panels are painted without a round of messages (:func:`paint_now`).
+panels are painted without a round of messages (:func:`mark_for_paint`, :func:`paint_now`).
 
 Textual's compositor asks every widget whose clip overlaps a frame's changed area for all of
 its lines (the screen's direct children always: their clip is the whole screen). Each such call
@@ -10,7 +10,8 @@ looks at its own line cache, although nothing about a clean widget has changed.
 last and returns the same list while the widget has not been marked dirty (every repaint goes
 through ``set_dirty``/``clear``, which bump a version; a resize or a style change does too), and
 the crop, theme, filters and hover state are the same. :func:`install_frame_caches` puts one on
-every widget of a tree.
+every widget of a tree; :class:`FrameCachedScrollbars` gives one to a scrolling widget's
+scrollbars, which Textual makes later, when they are first needed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from textual._styles_cache import StylesCache
 from textual.geometry import Region
+from textual.scrollbar import ScrollBar, ScrollBarCorner
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -61,8 +63,65 @@ class FrameCache(StylesCache):
 def install_frame_caches(root: Widget) -> None:
     """Give ``root`` and every widget below it a :class:`FrameCache` (idempotent)."""
     for widget in root.walk_children(with_self=True):
-        if isinstance(widget, Widget) and not isinstance(widget._styles_cache, FrameCache):
-            widget._styles_cache = FrameCache()
+        if isinstance(widget, Widget):
+            _frame_cached(widget)
+
+
+def _frame_cached(widget: Widget) -> None:
+    if not isinstance(widget._styles_cache, FrameCache):
+        widget._styles_cache = FrameCache()
+
+
+class FrameCachedScrollbars:
+    """Mixin for a scrolling widget: its scrollbars and corner get a :class:`FrameCache` too.
+
+    A scrollbar lies between the panels that change at every frame, so the compositor asks it
+    for its lines at nearly every frame; without the cache each ask recomputes its styles.
+    """
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        bar: ScrollBar = super().vertical_scrollbar  # type: ignore[misc]
+        _frame_cached(bar)
+        return bar
+
+    @property
+    def horizontal_scrollbar(self) -> ScrollBar:
+        bar: ScrollBar = super().horizontal_scrollbar  # type: ignore[misc]
+        _frame_cached(bar)
+        return bar
+
+    @property
+    def scrollbar_corner(self) -> ScrollBarCorner:
+        corner: ScrollBarCorner = super().scrollbar_corner  # type: ignore[misc]
+        _frame_cached(corner)
+        return corner
+
+
+def mark_for_paint(widget: Widget, *regions: Region) -> None:
+    """Mark ``regions`` of ``widget`` (as for ``widget.refresh(*regions)``) for the next
+    :func:`paint_now` of its screen, which must follow.
+
+    ``refresh`` also forgets the widget's size and style caches and posts it a message to look
+    at its repaint on its next idle; for a panel whose content changed, but not its size or
+    styles, that is most of what a repaint at every frame costs. ``paint_now`` hands the regions
+    on to Textual's own path when it steps aside. A widget not mounted yet is refreshed.
+    """
+    if not regions:
+        return
+    if not widget.is_mounted:
+        widget.refresh(*regions)
+        return
+    widget._set_dirty(*regions)
+    widget._repaint_required = True
+
+
+def _step_aside(widgets: Any) -> bool:
+    """Leave the repaints to Textual: wake the widgets marked by :func:`mark_for_paint`."""
+    for widget in widgets:
+        if widget._repaint_required:
+            widget.check_idle()
+    return False
 
 
 def paint_now(screen: Any, widgets: Any) -> bool:
@@ -77,13 +136,13 @@ def paint_now(screen: Any, widgets: Any) -> bool:
     """
     app = screen.app
     if app._batch_count or not screen.is_current:
-        return False
+        return _step_aside(widgets)
     if screen._layout_required or screen._scroll_required or screen._recompose_required:
-        return False
+        return _step_aside(widgets)
     dirty = []
     for widget in widgets:
         if widget._layout_required or widget._scroll_required or widget._refresh_styles_required:
-            return False
+            return _step_aside(widgets)
         if widget._repaint_required and widget.display:
             dirty.append(widget)
     if not dirty:
@@ -95,4 +154,4 @@ def paint_now(screen: Any, widgets: Any) -> bool:
     return True
 
 
-__all__ = ["FrameCache", "install_frame_caches", "paint_now"]
+__all__ = ["FrameCache", "FrameCachedScrollbars", "install_frame_caches", "mark_for_paint", "paint_now"]

@@ -18,6 +18,7 @@ from voiceconsole.session.history import ChunkedArray
 from voiceconsole.session.metrics import METRICS, MetricsBuilder
 from voiceconsole.ui.lines import CachedStyles, CellRow, set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry
+from voiceconsole.ui.paintcache import FrameCachedScrollbars, mark_for_paint
 
 # --- TTS queue ----------------------------------------------------------------------------------
 
@@ -33,7 +34,7 @@ QUEUE_HEADER = "  # state          ttfa   dur  chr text"
 STATE_LABELS = {"synthesizing": "synth"}
 
 
-class QueueView(ScrollView, can_focus=False):
+class QueueView(FrameCachedScrollbars, ScrollView, can_focus=False):
     """One line per reply: state, time to first audio, duration, characters and the text."""
 
     COMPONENT_CLASSES = {
@@ -223,14 +224,16 @@ class VuMeters(CachedStyles, Widget, can_focus=False):
         self.meters[source].update(rms_db, peak_db, clips, self.now())
 
     def tick(self) -> bool:
-        """Redraw the cells of the meters that moved; True if any did."""
+        """Redraw the cells of the meters that moved; True if any did. They are marked for the
+        caller's :func:`~voiceconsole.ui.paintcache.paint_now` (the console's frame)."""
         width = self.content_region.width
         if width != self._width:
             self._drop_lines()
             return True
         moved = False
         now = self.now()
-        bar = self._bar_width()
+        bar = self._bar_width(width)
+        changed: list[Region] = []
         for y, meter in enumerate(self.meters.values()):
             shown = (self._eighths(meter.level, bar * 8), self._eighths(meter.peak, bar * 8) // 8,
                      round(meter.readout, 1), meter.clipping(now))
@@ -242,11 +245,12 @@ class VuMeters(CachedStyles, Widget, can_focus=False):
             after = self._meter_row(y, width)
             self._rows[y], self._strips[y] = after, after.strip()
             if before is None:
-                self.refresh(Region(0, y, width, 1))
+                changed.append(Region(0, y, width, 1))
                 continue
             span = after.changed_span(before)
             if span is not None:
-                self.refresh(Region(span[0], y, span[1] - span[0], 1))
+                changed.append(Region(span[0], y, span[1] - span[0], 1))
+        mark_for_paint(self, *changed)  # painted by the frame that ticked (the app's paint_now)
         return moved
 
     def _drop_lines(self) -> None:
@@ -260,8 +264,10 @@ class VuMeters(CachedStyles, Widget, can_focus=False):
         self._zones.clear()
         self._drop_lines()
 
-    def _bar_width(self) -> int:
-        return max(8, self.content_region.width - 22)
+    @staticmethod
+    def _bar_width(width: int) -> int:
+        """Cells of a bar in meter lines ``width`` cells wide."""
+        return max(8, width - 22)
 
     @staticmethod
     def _eighths(db: float, width: int) -> int:
@@ -286,7 +292,7 @@ class VuMeters(CachedStyles, Widget, can_focus=False):
 
     def _scale_row(self, width: int) -> CellRow:
         cells = CellRow(width, self._base())
-        bar = self._bar_width()
+        bar = self._bar_width(width)
         scale = self._style("scale")
         free = 0
         for db in METER_SCALE:
@@ -311,7 +317,7 @@ class VuMeters(CachedStyles, Widget, can_focus=False):
 
     def _meter_row(self, y: int, width: int) -> CellRow:
         cells = CellRow(width, self._base())
-        bar = self._bar_width()
+        bar = self._bar_width(width)
         source = "mic" if y == 0 else "speaker"
         meter = self.meters[source]
         cells.text(0, "mic" if y == 0 else "spk", self._style("label"))

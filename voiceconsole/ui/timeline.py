@@ -45,6 +45,7 @@ from voiceconsole.events import (
 )
 from voiceconsole.ui.lines import CachedStyles, CellRow
 from voiceconsole.ui.model import ConsoleModel, LevelTrack
+from voiceconsole.ui.paintcache import FrameCachedScrollbars, mark_for_paint
 
 ZOOMS_MS: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 """Milliseconds per column, finest first."""
@@ -135,7 +136,7 @@ def format_axis_time(t: float, step: float) -> str:
     return f"{t:.0f}s"
 
 
-class TimelineView(CachedStyles, ScrollView, can_focus=True):
+class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=True):
     """The scrolling turn timeline. Follows "now" until paused or scrolled back."""
 
     STYLE_PREFIX = "timeline"
@@ -212,7 +213,8 @@ class TimelineView(CachedStyles, ScrollView, can_focus=True):
         When only "now" moved (levels arriving), the lanes that follow it are redrawn from the
         column drawn last (that column too: a level may have arrived for it since); when nothing
         arrived and "now" is still in that column, nothing is. When the view did not scroll, only
-        the cells that changed are refreshed.
+        the cells that changed are marked, for the caller's
+        :func:`~voiceconsole.ui.paintcache.paint_now` (the console's flush).
         """
         if (
             audio_t == math.inf
@@ -241,8 +243,8 @@ class TimelineView(CachedStyles, ScrollView, can_focus=True):
             redraw = sorted(rows.union(NOW_ROWS))
             last = self._now_col() + SPILL
         changes = self._invalidate_from(start, diff_from=x0, rows=redraw, before=0 if now_only else 1, last_col=last)
-        for row, lo, hi in changes:
-            self.refresh(Region(lo - x0, row, hi - lo, 1))
+        # Painted by the flush that called this (the app's paint_now).
+        mark_for_paint(self, *[Region(lo - x0, row, hi - lo, 1) for row, lo, hi in changes])
 
     def _invalidate_from(
         self,

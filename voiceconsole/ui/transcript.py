@@ -19,6 +19,7 @@ from textual.strip import Strip
 from voiceconsole.session.history import ChunkedArray
 from voiceconsole.ui.lines import CachedStyles, set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
+from voiceconsole.ui.paintcache import FrameCachedScrollbars
 
 Key = tuple[str, int]
 STRIP_CACHE = 512
@@ -52,7 +53,7 @@ class _OrderPrefix:
         return self._view.model.order.index_from_end(key, before=self.count)
 
 
-class TranscriptView(CachedStyles, ScrollView, can_focus=False):
+class TranscriptView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=False):
     """User turns (interim text shown distinctly until final) and replies (heard words lit)."""
 
     STYLE_PREFIX = "transcript"
