@@ -34,8 +34,10 @@ QUEUE_HEADER = "  # state          ttfa   dur  chr text"
 STATE_LABELS = {"synthesizing": "synth"}
 
 
-class QueueView(FrameCachedScrollbars, ScrollView, can_focus=False):
+class QueueView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=False):
     """One line per reply: state, time to first audio, duration, characters and the text."""
+
+    STYLE_PREFIX = "queue"
 
     COMPONENT_CLASSES = {
         "queue--header",
@@ -79,13 +81,15 @@ class QueueView(FrameCachedScrollbars, ScrollView, can_focus=False):
         # Nothing added: only the rows of the replies that changed (a state, a timing) repaint.
         numbers, top = self._numbers, int(self.scroll_y)
         region = self.scrollable_content_region
+        rows: list[Region] = []
         for number in changed:
             for i in range(len(numbers) - 1, -1, -1):  # changed replies are nearly always recent
                 if numbers[i] == number:
                     y = i + 1 - top
                     if 0 <= y < region.height:
-                        self.refresh(Region(0, y, region.width, 1))
+                        rows.append(Region(0, y, region.width, 1))
                     break
+        mark_for_paint(self, *rows)  # painted by the console's flush (paint_now)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -98,16 +102,17 @@ class QueueView(FrameCachedScrollbars, ScrollView, can_focus=False):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         line = int(self.scroll_y) + y
+        base = self._base()
         if line == 0 and not self._numbers:
-            cells = CellRow(width, self.rich_style)
-            cells.text(1, "no replies yet: press s to type one", self.get_component_rich_style("queue--dim"))
+            cells = CellRow(width, base)
+            cells.text(1, "no replies yet: press s to type one", self._style("dim"))
             return cells.strip()
         if line == 0:
-            cells = CellRow(width, self.rich_style)
-            cells.text(0, QUEUE_HEADER, self.get_component_rich_style("queue--header"))
+            cells = CellRow(width, base)
+            cells.text(0, QUEUE_HEADER, self._style("header"))
             return cells.strip()
         if line - 1 >= len(self._numbers):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         number = self._numbers[line - 1]
         entry = self.model.replies[number]
         cached = self._cache.get(number)
@@ -118,21 +123,22 @@ class QueueView(FrameCachedScrollbars, ScrollView, can_focus=False):
         return cached[1]
 
     def _row(self, entry: ReplyEntry, width: int) -> Strip:
-        cells = CellRow(width, self.rich_style)
+        base = self._base()
+        cells = CellRow(width, base)
         state = entry.state
-        state_style = self.get_component_rich_style(f"queue--{state}")
+        state_style = self._style(state)
         label = "cut" if entry.interrupted else STATE_LABELS.get(state, state)
         ttfa = f"{round(entry.ttfa_s * 1000)}ms" if entry.ttfa_s is not None else "—"
         duration = f"{entry.duration_s:.1f}s" if entry.duration_s is not None else "—"
-        cells.text(0, f"{entry.reply:>3}", self.rich_style)
+        cells.text(0, f"{entry.reply:>3}", base)
         cells.text(4, f"{STATE_ICONS[state]} {label}", state_style)
-        cells.text(16, f"{ttfa:>6}{duration:>6}{len(entry.text):>5}", self.rich_style)
+        cells.text(16, f"{ttfa:>6}{duration:>6}{len(entry.text):>5}", base)
         text = entry.text.replace("\n", " ")
         room = width - 34
         if room > 1:
             if len(text) > room:
                 text = text[: room - 1] + "…"
-            cells.text(34, text, self.get_component_rich_style("queue--text"))
+            cells.text(34, text, self._style("text"))
         return cells.strip()
 
 
@@ -281,7 +287,7 @@ class VuMeters(CachedStyles, Widget, can_focus=False):
             self._rows = [None, None, None]
             self._strips = [None, None, None]
         if y > 2:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base())
         strip = self._strips[y]
         if strip is None:
             row = self._scale_row(width) if y == 2 else self._meter_row(y, width)
@@ -345,8 +351,10 @@ class VuMeters(CachedStyles, Widget, can_focus=False):
 # --- metrics table ------------------------------------------------------------------------------
 
 
-class MetricsTable(Widget, can_focus=False):
+class MetricsTable(CachedStyles, Widget, can_focus=False):
     """The latest turn's timings beside p50/p95 (and max, when wide enough) of the session."""
+
+    STYLE_PREFIX = "metrics"
 
     COMPONENT_CLASSES = {"metrics--header", "metrics--label", "metrics--value", "metrics--none", "metrics--title"}
 
@@ -372,9 +380,8 @@ class MetricsTable(Widget, can_focus=False):
             return
         # Only the rows whose text or styles changed repaint (a turn moves a few of them).
         before, self._lines = self._lines, self._render_all(width)
-        for y, line in enumerate(self._lines):
-            if y >= len(before) or line != before[y]:
-                self.refresh(Region(0, y, width, 1))
+        rows = [Region(0, y, width, 1) for y, line in enumerate(self._lines) if y >= len(before) or line != before[y]]
+        mark_for_paint(self, *rows)  # painted by the console's flush (paint_now)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -387,34 +394,35 @@ class MetricsTable(Widget, can_focus=False):
         if not self._lines or self._width != self.size.width:
             self._width = self.size.width
             self._lines = self._render_all(self.size.width)
-        return self._lines[y] if y < len(self._lines) else Strip.blank(self.size.width, self.rich_style)
+        return self._lines[y] if y < len(self._lines) else Strip.blank(self.size.width, self._base())
 
     def _render_all(self, width: int) -> list[Strip]:
-        style = self.get_component_rich_style
+        style = self._style
+        base = self._base()
         show_max = width >= 36
         cols = ["last", "p50", "p95"] + (["max"] if show_max else [])
         latest = self.metrics.latest_ended()
         summary = self.metrics.summary()
         lines: list[Strip] = []
-        title = CellRow(width, self.rich_style)
+        title = CellRow(width, base)
         turns = self.metrics.ended_turns  # counted as turns end: no rebuilding every turn per frame
-        title.text(0, f"turn {latest.turn}" if latest else "no turn yet", style("metrics--title"))
-        title.text(12, f"{turns} turn{'s' if turns != 1 else ''}, ms", style("metrics--header"))
+        title.text(0, f"turn {latest.turn}" if latest else "no turn yet", style("title"))
+        title.text(12, f"{turns} turn{'s' if turns != 1 else ''}, ms", style("header"))
         lines.append(title.strip())
-        header = CellRow(width, self.rich_style)
+        header = CellRow(width, base)
         for i, name in enumerate(cols):
-            header.text(11 + i * 6, f"{name:>5}", style("metrics--header"))
+            header.text(11 + i * 6, f"{name:>5}", style("header"))
         lines.append(header.strip())
         for info in METRICS:
-            row = CellRow(width, self.rich_style)
-            row.text(0, info.label[:10], style("metrics--label"))
+            row = CellRow(width, base)
+            row.text(0, info.label[:10], style("label"))
             s = summary[info.key]
             values = [latest.value(info.key) if latest else None, s.p50, s.p95] + ([s.max] if show_max else [])
             if info.key == "barge_in_latency" and self.metrics.interruptions:
                 values[0] = self.metrics.interruptions[-1].latency
             for i, value in enumerate(values):
                 text = "—" if value is None else (f"{value:.0f}" if info.unit == "count" else f"{value * 1000:.0f}")
-                row.text(11 + i * 6, f"{text:>5}", style("metrics--none" if value is None else "metrics--value"))
+                row.text(11 + i * 6, f"{text:>5}", style("none" if value is None else "value"))
             lines.append(row.strip())
         return lines
 

@@ -19,7 +19,7 @@ from textual.strip import Strip
 from voiceconsole.session.history import ChunkedArray
 from voiceconsole.ui.lines import CachedStyles, set_virtual_size
 from voiceconsole.ui.model import ConsoleModel, ReplyEntry, TurnEntry
-from voiceconsole.ui.paintcache import FrameCachedScrollbars
+from voiceconsole.ui.paintcache import FrameCachedScrollbars, mark_for_paint
 
 Key = tuple[str, int]
 STRIP_CACHE = 512
@@ -147,8 +147,8 @@ class TranscriptView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=
         height = min(self.scrollable_content_region.height, max(line, drawn_to) - int(self.scroll_y))
         if self.scroll_y != scroll_y or not self.is_mounted:
             self.refresh()
-        elif y0 < height:  # only the lines from the first changed entry down
-            self.refresh(Region(0, y0, self.scrollable_content_region.width, height - y0))
+        elif y0 < height:  # only the lines from the first changed entry down, in the console's paint_now
+            mark_for_paint(self, Region(0, y0, self.scrollable_content_region.width, height - y0))
 
     def _scroll_to_end(self) -> None:
         height = self.scrollable_content_region.height
