@@ -44,6 +44,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -84,6 +85,10 @@ REST_HZ = 5
 or the first level change it sees."""
 REST_AFTER_TICKS = 10
 """Quiet ticks at METER_HZ (half a second) before the tick slows to REST_HZ."""
+NOW_EVERY = 2
+"""At METER_HZ, the timeline follows "now" (the cursor, the level columns, open spans) on every
+NOW_EVERY-th frame: 10 times a second, two 50 ms columns at a time. Events are drawn on the frame
+they arrive in, and the meters at every frame."""
 DEFAULT_HINTS = {
     "stt": "check --stt and its settings; the offline engine (--stt local) needs no network or key",
     "tts": "check --tts and its settings; replies still show here; try --tts local",
@@ -165,6 +170,7 @@ class VoiceConsoleApp(App[int]):
         self._session_failure: str | None = None
         self._frames = FrameClock(self._tick, METER_HZ, on_error=self._handle_exception)
         self._quiet_ticks = 0
+        self._frame_count = 0
         self._events_since_tick = False
         self._heap_frozen = False
         self._timeline_rows: frozenset[int] = frozenset()
@@ -320,8 +326,9 @@ class VoiceConsoleApp(App[int]):
         self._tick()
         self._frames.drawn()
 
-    def flush(self) -> None:
-        """Bring every panel up to date with the model."""
+    def flush(self, *, follow_now: bool = True) -> None:
+        """Bring every panel up to date with the model (``follow_now=False``: the timeline only
+        if events changed it, not for "now" having moved)."""
         self._flush_pending = False
         if not self._ui_ready:
             return
@@ -332,8 +339,9 @@ class VoiceConsoleApp(App[int]):
         if dirt.replies:
             self._queue.update_replies(dirt.replies)
         # Lanes named by the events fed; changes made to the model some other way redraw all.
-        rows, self._timeline_rows = self._timeline_rows or ALL_ROWS, frozenset()
-        self._timeline.update_from(dirt.timeline_from, rows)
+        if follow_now or self._timeline_rows or dirt.timeline_from != math.inf:
+            rows, self._timeline_rows = self._timeline_rows or ALL_ROWS, frozenset()
+            self._timeline.update_from(dirt.timeline_from, rows)
         if dirt.metrics:
             self._metrics.update_metrics()
         if dirt.errors:
@@ -386,7 +394,8 @@ class VoiceConsoleApp(App[int]):
         # One frame for all of it: the flush paints ("now" moved with the levels: the timeline's
         # new columns) with the events since the last frame; a burst's frame still due finds
         # nothing left to draw.
-        self.flush()
+        self._frame_count += 1
+        self.flush(follow_now=self._frames.hz != METER_HZ or self._frame_count % NOW_EVERY == 0)
         return moved
 
     # --- status and errors ----------------------------------------------------------------------
