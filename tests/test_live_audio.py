@@ -263,6 +263,10 @@ def test_default_devices_are_used_and_metered(virtual_audio: str, tmp_path: Path
         read_until(lambda e: e["type"] == "audio.device" and e["stream"] == "input" and e["state"] == "open", "the mic")
         subprocess.run(["paplay", str(clip)], check=True, timeout=WAIT_S, env=cli_env())
         read_until(lambda e: e["type"] == "turn.end", "the turn to end")
+        # The clip's own pauses are noise at about -72 dBFS and the turn may end inside one; the
+        # silence after the clip (paplay has returned) must read as silence on the meter.
+        read_until(lambda e: e["type"] == "audio.level" and e["source"] == "mic" and e["rms_dbfs"] < -90,
+                   "the mic metering the silence after the clip")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=WAIT_S)
