@@ -9,7 +9,11 @@ looks at its own line cache, although nothing about a clean widget has changed.
 :class:`FrameCache` is a drop-in for a widget's styles cache that keeps the strips it returned
 last and returns the same list while the widget has not been marked dirty (every repaint goes
 through ``set_dirty``/``clear``, which bump a version; a resize or a style change does too), and
-the crop, theme, filters and hover state are the same. :func:`install_frame_caches` puts one on
+the crop, theme, filters and hover state are the same. When only content lines changed since
+the last render (``set_dirty``, not ``clear``), it redraws just those lines: the widget's new
+content between the border and padding columns its last render of that line drew, as Textual's
+own render would lay them out, without recomputing the widget's colours, title and geometry.
+:func:`install_frame_caches` puts one on
 every widget of a tree; :class:`FrameCachedScrollbars` gives one to a scrolling widget's
 scrollbars, which Textual makes later, when they are first needed.
 """
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.style import Style
 from textual._styles_cache import StylesCache
+from textual.color import Color
 from textual.geometry import Region
 from textual.scrollbar import ScrollBar, ScrollBarCorner
 from textual.strip import Strip
@@ -33,6 +39,9 @@ class FrameCache(StylesCache):
         self._version = 0
         self._last_key: tuple[Any, ...] | None = None
         self._last_strips: list[Strip] = []
+        self._content_fill: tuple[Color, Style] | None = None
+        """(background, content fill style) of the last full render, if its styles let the
+        content lines be redrawn on their own (see :meth:`_render_content_lines`)."""
 
     def set_dirty(self, *regions: Region) -> None:
         """Mark lines dirty (and forget the last frame's strips)."""
@@ -40,8 +49,9 @@ class FrameCache(StylesCache):
         super().set_dirty(*regions)
 
     def clear(self) -> None:
-        """Forget every cached line."""
+        """Forget every cached line (the next render is a full one)."""
         self._version += 1
+        self._content_fill = None
         super().clear()
 
     def render_widget(self, widget: Widget, crop: Region) -> list[Strip]:
@@ -53,10 +63,81 @@ class FrameCache(StylesCache):
         key = (self._version, crop, app.theme, tuple(app.get_line_filters()), hover)
         if key == self._last_key:
             return self._last_strips
-        strips = super().render_widget(widget, crop)
+        strips = None
+        if self._content_fill is not None and self._last_key is not None and key[1:] == self._last_key[1:]:
+            strips = self._render_content_lines(widget, crop, *self._content_fill)
+        if strips is None:
+            strips = self._render_full(widget, crop)
         # Rendering may itself mark lines clean or dirty; key on the version after it.
         self._last_key = (self._version, *key[1:])
         self._last_strips = strips
+        return strips
+
+
+    def _render_full(self, widget: Widget, crop: Region) -> list[Strip]:
+        strips = super().render_widget(widget, crop)
+        styles = widget.styles
+        plain = (
+            not styles.tint.a
+            and widget.opacity == 1.0
+            and styles.text_opacity == 1.0
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+            and not any(edge for edge, _color in styles.outline)
+        )
+        if plain:
+            base_background, background = widget.background_colors
+            inner, _outer = self.get_inner_outer(base_background, background)
+            self._content_fill = (background, inner.rich_style)
+        else:
+            self._content_fill = None
+        return strips
+
+    def _render_content_lines(self, widget: Widget, crop: Region, background: Color, fill: Style) -> list[Strip] | None:
+        """``render_widget`` when only content lines are dirty, or None to render in full.
+
+        A content line of a widget with no tint, opacity, hatch or outline is, in Textual's
+        render, ``[border and left padding] + content + [right padding and border]``, the
+        content padded to the content width with the widget's fill style; the outer columns do
+        not depend on the content, so they are taken from the line's last render.
+        """
+        if widget.auto_links and widget.hover_style._link_id:
+            return None
+        width, height = widget.outer_size
+        if width != self._width:
+            return None
+        gutter = widget.styles.gutter
+        left, right = gutter.left, gutter.right
+        content_width = width - left - right
+        top, bottom = gutter.top, height - gutter.bottom
+        cache = self._cache
+        is_dirty = self._dirty_lines.__contains__
+        redrawn: dict[int, Strip] = {}
+        for y in crop.line_range:
+            if not is_dirty(y) and y in cache:
+                continue
+            old = cache.get(y)
+            if not top <= y < bottom or old is None or old.cell_length != width:
+                return None  # a border or padding row, or a line never drawn: Textual's way
+            content = widget.render_line(y - top).adjust_cell_length(content_width, fill)
+            if left or right:
+                parts = [old.crop(0, left)] if left else []
+                parts.append(content)
+                if right:
+                    parts.append(old.crop(width - right, width))
+                content = Strip.join(parts)
+            redrawn[y] = content
+        cache.update(redrawn)
+        filters = widget.get_line_filters()
+        strips: list[Strip] = []
+        for y in crop.line_range:
+            strip = cache[y]
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        self._dirty_lines.difference_update(crop.line_range)
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
         return strips
 
 
