@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from tests.test_ui_pilot import THEMES, _screen_text, live_session, type_line, wait_for
-from voiceconsole.events import Event
+from voiceconsole.events import AudioLevel, Event
 from voiceconsole.session.threaded import SessionThread
 from voiceconsole.ui.app import VoiceConsoleApp
 
@@ -110,3 +110,49 @@ async def test_events_emitted_in_one_turn_of_the_session_loop_wake_the_consumer_
     assert [e for _, e in got] == sent
     assert {name for name, _ in got} == {threading.current_thread().name}
     assert drains == [3, 3]
+
+
+async def test_level_readings_delivered_lazily_wait_for_a_drain_or_the_next_other_event_in_order() -> None:
+    import asyncio
+
+    from voiceconsole.events import AudioLevel, TurnStart
+    from voiceconsole.session.bus import EventBus
+    from voiceconsole.session.threaded import ThreadedEvents
+
+    bus = EventBus()
+    events = ThreadedEvents(bus)
+    got: list[Event] = []
+    events.add_listener(got.append)
+    events.deliver_lazily({AudioLevel})
+    levels = [AudioLevel(t=i * 0.02, audio_t=i * 0.02, source="mic", rms_dbfs=-30.0, peak_dbfs=-20.0) for i in range(4)]
+    turn = TurnStart(t=0.1, audio_t=0.1, turn=1)
+
+    def publish(batch: list[Event]) -> None:
+        worker = threading.Thread(target=lambda: [bus.publish(e) for e in batch], name="vc-session")
+        worker.start()
+        worker.join()
+
+    publish(levels[:2])
+    await asyncio.sleep(0.1)
+    assert got == []  # nothing woke this loop
+    events.drain()  # the console's frame
+    assert got == levels[:2]
+    publish([levels[2], turn, levels[3]])
+    for _ in range(100):
+        if len(got) == 5:
+            break
+        await asyncio.sleep(0.01)
+    assert got == [*levels[:2], levels[2], turn, levels[3]]  # the turn brought the levels with it, in order
+
+
+async def test_the_console_takes_level_readings_in_at_each_frame() -> None:
+    controller, events, app = threaded_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, events, lambda e: e.type == "session.start")
+        assert app._drain_bus is not None and AudioLevel in controller.bus._lazy
+        await wait_for(pilot, events, lambda e: e.type == "audio.level" and e.source == "mic")
+        await pilot.pause(0.3)  # several frames
+        emitted = [e for e in events if e.type == "audio.level" and e.source == "mic"]
+        assert app.model.last_level.get("mic") is not None
+        assert app.model.now_audio_t >= emitted[0].audio_t
+        await pilot.press("q")

@@ -11,6 +11,9 @@ asyncio loop and is a drop-in controller for the UI:
 * ``bus.add_listener(fn)`` (called on the consumer's loop) delivers every event to ``fn`` on that
   loop: the session thread appends to a queue and, when the queue goes from empty to non-empty,
   schedules one drain on the consumer's loop, so delivery is immediate and bursts coalesce;
+  event types the consumer named with ``bus.deliver_lazily(types)`` (level readings, which a
+  console draws at its next frame anyway) wake nobody: they wait, in order, for the next event
+  that does or for the consumer's own ``bus.drain()``;
 * ``await run()`` (on the consumer's loop) starts the thread and returns once the session has
   stopped and its thread has ended (engines closed), re-raising the session's error.
 
@@ -44,6 +47,8 @@ class ThreadedEvents:
         self._listeners: list[Listener] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._attached = False
+        self._lazy: frozenset[type[Event]] = frozenset()
+        self._wake_due = False
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(event)`` for every event from now on, on the calling thread's loop."""
@@ -56,19 +61,31 @@ class ThreadedEvents:
             self._attached = True
             self._session_bus.add_listener(self._on_session_event)
 
+    def deliver_lazily(self, types: frozenset[type[Event]] | set[type[Event]]) -> None:
+        """Events of ``types`` do not wake the consumer: call :meth:`drain` (on its loop) to
+        have them delivered, as it does before each frame; any other event delivers them too."""
+        self._lazy = frozenset(types)
+
+    def drain(self) -> None:
+        """Deliver the waiting events now (on the consumer's loop)."""
+        self._drain()
+
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``."""
         if listener in self._listeners:
             self._listeners.remove(listener)
 
     def _on_session_event(self, event: Event) -> None:
-        # On the session thread: queue it; on empty -> non-empty, wake the consumer once the
-        # session's loop has finished what it is doing (its next turn), not in the middle of it:
+        # On the session thread: queue it; for the first event since the last drain that is
+        # not delivered lazily, wake the consumer once the session's loop has finished what it
+        # is doing (its next turn), not in the middle of it:
         # a consumer woken at once wants the GIL back within the switch interval, and the two
         # threads would trade it (each time with cold caches) while a 20 ms block is processed.
         with self._lock:
-            wake = not self._pending
             self._pending.append(event)
+            wake = not self._wake_due and type(event) not in self._lazy
+            if wake:
+                self._wake_due = True
         if wake:
             try:
                 asyncio.get_running_loop().call_soon(self.flush)
@@ -78,7 +95,7 @@ class ThreadedEvents:
     def flush(self) -> None:
         """Wake the consumer if events are waiting (the session thread calls this)."""
         loop = self._loop
-        if self._pending and loop is not None and not loop.is_closed():
+        if self._wake_due and loop is not None and not loop.is_closed():
             try:
                 loop.call_soon_threadsafe(self._drain)
             except RuntimeError:  # the consumer's loop closed meanwhile
@@ -87,6 +104,7 @@ class ThreadedEvents:
     def _drain(self) -> None:
         with self._lock:
             batch, self._pending = self._pending, []
+            self._wake_due = False
         for event in batch:
             for listener in list(self._listeners):
                 listener(event)

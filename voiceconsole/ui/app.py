@@ -169,6 +169,8 @@ class VoiceConsoleApp(App[int]):
         self._clock_shown = ""
         self._session_failure: str | None = None
         self._frames = FrameClock(self._tick, METER_HZ, on_error=self._handle_exception)
+        self._drain_bus: Any = None
+        """The bus's ``drain`` when it holds level readings back until asked (see on_mount)."""
         self._quiet_ticks = 0
         self._frame_count = 0
         self._events_since_tick = False
@@ -236,6 +238,12 @@ class VoiceConsoleApp(App[int]):
         bus = getattr(self.controller, "bus", None)
         if bus is not None and hasattr(bus, "add_listener"):
             bus.add_listener(self.feed)
+            # Level readings only move "now" and the level lanes, which the next frame draws: a
+            # bus that can hold them back (a session on its own thread) need not wake this loop
+            # for each one; every frame takes them in first (_tick).
+            if hasattr(bus, "deliver_lazily") and hasattr(bus, "drain"):
+                bus.deliver_lazily({AudioLevel})
+                self._drain_bus = bus.drain
             run = getattr(self.controller, "run", None)
             if run is not None and inspect.iscoroutinefunction(run) and not getattr(self.controller, "running", False):
                 self._session_task = asyncio.create_task(self._run_session(), name="vc-session")
@@ -360,6 +368,8 @@ class VoiceConsoleApp(App[int]):
         if any(w._closing or w._closed for w in (self._meters, self._transcript, self._timeline)):
             self._frames.stop()
             return  # the app is shutting down: its panels are being removed
+        if self._drain_bus is not None:
+            self._drain_bus()
         moved = self._draw_tick()
         # At rest (no events, meters still, no reply being heard) the tick slows down; the
         # next event (feed) or the first level change a slow tick sees brings it back.
