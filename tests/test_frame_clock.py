@@ -1,0 +1,162 @@
+"""The console's frame clock (ticks, re-phasing after an event frame, rate changes), the timeline
+following "now" on every other frame, and the frame cache's redraw of content lines alone."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich.segment import Segment
+from textual._styles_cache import StylesCache
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+from voiceconsole.clock import VirtualClock
+from voiceconsole.events import AudioLevel, SessionStarted, TurnStart
+from voiceconsole.ui.app import METER_HZ, NOW_EVERY, VoiceConsoleApp
+from voiceconsole.ui.frameclock import FrameClock
+from voiceconsole.ui.paintcache import FrameCache, install_frame_caches
+from voiceconsole.ui.themes import load_themes
+
+THEMES = load_themes([Path(__file__).resolve().parent.parent / "themes"])
+
+
+async def test_the_clock_ticks_at_its_rate_and_a_rate_change_applies_at_once() -> None:
+    ticks: list[float] = []
+    loop = asyncio.get_running_loop()
+    clock = FrameClock(lambda: ticks.append(loop.time()), 1, on_error=lambda exc: None)
+    clock.start()
+    clock.set_rate(20)  # the next tick must not wait out the old 1 s period
+    await asyncio.sleep(0.5)
+    clock.stop()
+    count = len(ticks)
+    await asyncio.sleep(0.15)
+    assert count >= 4, ticks  # ~10 at 20 Hz; a loaded machine may lose a few, not most
+    assert len(ticks) == count  # stopped: no more ticks
+    assert not clock.running and clock.hz == 20
+
+
+async def test_a_frame_drawn_outside_a_tick_pushes_the_next_tick_one_period_on() -> None:
+    ticks: list[int] = []
+    clock = FrameClock(lambda: ticks.append(1), 5, on_error=lambda exc: None)
+    clock.start()
+    for _ in range(10):  # a frame every 50 ms: a 200 ms tick never comes due
+        await asyncio.sleep(0.05)
+        clock.drawn()
+    assert ticks == []
+    await asyncio.sleep(0.35)
+    clock.stop()
+    assert ticks  # once frames stop being drawn, the ticks resume
+
+
+async def test_an_error_in_a_tick_is_reported_and_ticking_goes_on() -> None:
+    errors: list[Exception] = []
+    calls: list[int] = []
+
+    def tick() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("boom")
+
+    clock = FrameClock(tick, 50, on_error=errors.append)
+    clock.start()
+    await asyncio.sleep(0.3)
+    clock.stop()
+    assert [str(e) for e in errors] == ["boom"]
+    assert len(calls) >= 2
+
+
+def _level(t: float) -> AudioLevel:
+    return AudioLevel(t=t, audio_t=t, source="mic", rms_dbfs=-20.0, peak_dbfs=-10.0)
+
+
+async def test_an_event_frame_re_phases_the_tick_and_the_timeline_follows_now_every_other_frame() -> None:
+    clock = VirtualClock()
+    app = VoiceConsoleApp(clock=clock, themes=THEMES)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app._frames.stop()  # frames by hand from here on
+        app.feed(SessionStarted(t=0.0, audio_t=0.0, stt="local", tts="local", responder="echo", source="file",
+                                sink="null", sample_rate=16000, settings={}))
+        app.flush()
+        timeline = app._timeline
+        assert app._frames.hz == METER_HZ and NOW_EVERY == 2
+        followed = []
+        t = 0.0
+        for _ in range(4):  # levels only: "now" moves two columns a frame-pair
+            t += 0.05
+            clock.advance_to(t)
+            app.feed(_level(t))
+            app._flush_pending = False
+            app._tick()
+            followed.append(timeline._drawn_now == t)
+        assert followed == [False, True, False, True] or followed == [True, False, True, False]
+        # An event is drawn on the frame it arrives in, whatever the frame's turn.
+        while timeline._drawn_now == t:
+            t += 0.05
+            clock.advance_to(t)
+            app.feed(_level(t))
+            app._flush_pending = False
+            app._tick()
+        t += 0.05
+        clock.advance_to(t)
+        app.feed(TurnStart(t=t, audio_t=t, turn=1))
+        app._flush_pending = False
+        app._tick()
+        assert timeline._drawn_now == t
+        # A burst's own frame (not a tick) moves the frame clock's next tick one period on.
+        app._frames.start()
+        loop = asyncio.get_running_loop()
+        app.feed(TurnStart(t=t, audio_t=t, turn=2))
+        before = loop.time()
+        await pilot.pause(0)
+        await pilot.pause(0)
+        assert not app._flush_pending
+        assert app._frames._due - before >= 1 / METER_HZ - 0.01
+
+
+class Boxed(Widget):
+    """A bordered, padded widget whose second content line shows a counter."""
+
+    DEFAULT_CSS = "Boxed { border: round $primary; padding: 0 2; height: 6; background: $surface; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        text = f"count {self.count}" if y == 1 else f"line {y}"
+        return Strip([Segment(text.ljust(width), self.rich_style)], width)
+
+
+class BoxedApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Boxed()
+
+
+async def test_a_content_line_redrawn_alone_is_the_line_textual_draws() -> None:
+    app = BoxedApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        boxed = app.query_one(Boxed)
+        install_frame_caches(app.screen)
+        boxed.refresh()
+        await pilot.pause()
+        cache = boxed._styles_cache
+        assert isinstance(cache, FrameCache)
+        crop = Region(0, 0, boxed.outer_size.width, boxed.outer_size.height)
+        cache.render_widget(boxed, crop)  # a full render
+        assert cache._content_fill is not None
+        boxed.count = 7
+        cache.set_dirty(Region(0, 2, crop.width, 1))  # border row 0, content from row 1
+        quick = cache.render_widget(boxed, crop)
+        fresh = StylesCache().render_widget(boxed, crop)
+        assert [s.text for s in quick] == [s.text for s in fresh]
+        assert [list(s) for s in quick] == [list(s) for s in fresh]
+        assert "count 7" in quick[2].text and quick[2].text.startswith("│")
+        # A tint changes every segment's colour: such a widget is always drawn Textual's way.
+        boxed.styles.tint = "red 30%"
+        await pilot.pause()
+        cache.render_widget(boxed, crop)
+        assert cache._content_fill is None
