@@ -42,6 +42,8 @@ class FrameCache(StylesCache):
         self._content_fill: tuple[Color, Style] | None = None
         """(background, content fill style) of the last full render, if its styles let the
         content lines be redrawn on their own (see :meth:`_render_content_lines`)."""
+        self._edges: dict[int, tuple[Strip | None, Strip | None]] = {}
+        """A content line's columns left and right of the content, as its last full render drew them."""
 
     def set_dirty(self, *regions: Region) -> None:
         """Mark lines dirty (and forget the last frame's strips)."""
@@ -52,6 +54,7 @@ class FrameCache(StylesCache):
         """Forget every cached line (the next render is a full one)."""
         self._version += 1
         self._content_fill = None
+        self._edges = {}
         super().clear()
 
     def render_widget(self, widget: Widget, crop: Region) -> list[Strip]:
@@ -110,21 +113,24 @@ class FrameCache(StylesCache):
         content_width = width - left - right
         top, bottom = gutter.top, height - gutter.bottom
         cache = self._cache
+        edges = self._edges
         is_dirty = self._dirty_lines.__contains__
         redrawn: dict[int, Strip] = {}
         for y in crop.line_range:
             if not is_dirty(y) and y in cache:
                 continue
-            old = cache.get(y)
-            if not top <= y < bottom or old is None or old.cell_length != width:
-                return None  # a border or padding row, or a line never drawn: Textual's way
+            if not top <= y < bottom:
+                return None  # a border or padding row: Textual's way
+            edge = edges.get(y)
+            if edge is None:
+                old = cache.get(y)
+                if old is None or old.cell_length != width:
+                    return None  # a line never drawn in full: Textual's way
+                edge = edges[y] = (old.crop(0, left) if left else None, old.crop(width - right, width) if right else None)
             content = widget.render_line(y - top).adjust_cell_length(content_width, fill)
             if left or right:
-                parts = [old.crop(0, left)] if left else []
-                parts.append(content)
-                if right:
-                    parts.append(old.crop(width - right, width))
-                content = Strip.join(parts)
+                before, after = edge
+                content = Strip.join([part for part in (before, content, after) if part is not None])
             redrawn[y] = content
         cache.update(redrawn)
         filters = widget.get_line_filters()
