@@ -262,3 +262,24 @@ def test_old_levels_keep_the_loudest_of_each_bucket_to_half_a_decibel() -> None:
         inside = [r for t, r in readings if a <= t < b]
         assert track.max_rms(a, b) == pytest.approx(max(inside), abs=1e-5)
     assert track.max_rms(last, last + step) == pytest.approx(-20.0 - ((n - 1) % 10) * 1.13, abs=1e-5)  # new: the reading
+
+
+def test_level_track_finds_a_time_in_any_of_its_chunks() -> None:
+    """The first reading at or after a time (looked for from the newest chunk back) is the one a
+    scan of every reading finds, across several storage chunks and repeated times."""
+    import random
+    from bisect import bisect_left
+
+    rnd = random.Random(7)
+    track = LevelTrack()
+    times: list[float] = []
+    t = 0.0
+    for _ in range(5000):  # more than two storage chunks
+        t += rnd.choice([0.02, 0.02, 0.0, 0.05])
+        track.add(t, -30.0, -20.0)
+        times.append(t)
+    assert len(track._chunks) >= 3
+    for at in [rnd.uniform(-1.0, t + 1.0) for _ in range(500)] + [0.0, times[0], times[2047], times[2048], t, t + 0.01]:
+        k, i = track._locate(at)
+        index = bisect_left(times, at)
+        assert (k, i) == ((len(track._chunks), 0) if index == len(times) else divmod(index, 2048)), at

@@ -354,11 +354,14 @@ class LevelTrack:
 
     def _locate(self, at: float) -> tuple[int, int]:
         """(chunk, position) of the first full-resolution reading at or after ``at``."""
-        for k, (times, _, _) in enumerate(self._chunks):
-            n = self._count(k)
-            if n and times[n - 1] >= at:
-                return k, bisect_left(times, at, 0, n)
-        return len(self._chunks), 0
+        chunks = self._chunks
+        # Looked for from the newest chunk back: the timeline asks about the last seconds.
+        k = len(chunks) - 1
+        if k < 0 or not self._last or chunks[k][0][self._last - 1] < at:
+            return len(chunks), 0
+        while k > 0 and chunks[k - 1][0][_FOLD_BATCH - 1] >= at:
+            k -= 1
+        return k, bisect_left(chunks[k][0], at, 0, self._count(k))
 
     def max_rms(self, start: float, end: float) -> float | None:
         """Loudest RMS among level windows in ``[start, end)``, else the last one before.
