@@ -160,3 +160,35 @@ async def test_a_content_line_redrawn_alone_is_the_line_textual_draws() -> None:
         await pilot.pause()
         cache.render_widget(boxed, crop)
         assert cache._content_fill is None
+
+
+async def test_when_only_now_moves_the_level_and_tick_lanes_draw_just_the_columns_it_crossed() -> None:
+    from voiceconsole.ui.timeline import COLUMN_ROWS, SPAN_NOW_ROWS
+
+    clock = VirtualClock()
+    app = VoiceConsoleApp(clock=clock, themes=THEMES)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app._frames.stop()
+        app.feed(SessionStarted(t=0.0, audio_t=0.0, stt="local", tts="local", responder="echo", source="file",
+                                sink="null", sample_rate=16000, settings={}))
+        app.flush()
+        timeline = app._timeline
+        t = 0.0
+        for _ in range(6):  # chunks on screen drawn once
+            t += 0.1
+            clock.advance_to(t)
+            app.feed(_level(t))
+            app.flush()
+        await pilot.pause()
+        painted = timeline.painted
+        columns: list[tuple[int, int]] = []
+        redraw = timeline._redraw_columns
+        timeline._redraw_columns = lambda first, last, x0: (columns.append((first, last)), redraw(first, last, x0))[1]  # type: ignore[method-assign]
+        t += 0.1
+        clock.advance_to(t)
+        app.feed(_level(t))
+        app.flush()
+        assert columns and columns[-1][1] - columns[-1][0] <= 3  # two 50 ms columns crossed, one of slack
+        assert timeline.painted - painted <= len(SPAN_NOW_ROWS)  # no whole chunk of the column lanes
+        assert len(COLUMN_ROWS) == 3
+        assert app.model.take_dirt().levels_from == float("inf")  # the flush took the readings in

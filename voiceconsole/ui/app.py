@@ -173,6 +173,7 @@ class VoiceConsoleApp(App[int]):
         """The bus's ``drain`` when it holds level readings back until asked (see on_mount)."""
         self._quiet_ticks = 0
         self._frame_count = 0
+        self._levels_from = math.inf
         self._events_since_tick = False
         self._heap_frozen = False
         self._timeline_rows: frozenset[int] = frozenset()
@@ -347,9 +348,12 @@ class VoiceConsoleApp(App[int]):
         if dirt.replies:
             self._queue.update_replies(dirt.replies)
         # Lanes named by the events fed; changes made to the model some other way redraw all.
+        levels_from = min(self._levels_from, dirt.levels_from)
         if follow_now or self._timeline_rows or dirt.timeline_from != math.inf:
             rows, self._timeline_rows = self._timeline_rows or ALL_ROWS, frozenset()
-            self._timeline.update_from(dirt.timeline_from, rows)
+            self._timeline.update_from(dirt.timeline_from, rows, levels_from)
+            levels_from = math.inf
+        self._levels_from = levels_from  # readings the timeline has not drawn yet
         if dirt.metrics:
             self._metrics.update_metrics()
         if dirt.errors:

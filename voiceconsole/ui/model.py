@@ -846,6 +846,9 @@ class Dirt:
     replies: set[int] = field(default_factory=set)
     timeline_from: float = INF
     """Audio time from which the timeline must be redrawn (``inf``: nothing)."""
+    levels_from: float = INF
+    """The earliest audio time of the level readings taken in (they may land behind "now"; the
+    frames draw them: this alone does not make the dirt true)."""
     status: bool = False
     metrics: bool = False
     errors: bool = False
@@ -972,6 +975,8 @@ class ConsoleModel:
         track = self.mic if e.source == "mic" else self.speaker
         track.add(e.audio_t, e.rms_dbfs, e.peak_dbfs)
         self.last_level[e.source] = e
+        if e.audio_t < self.dirt.levels_from:
+            self.dirt.levels_from = e.audio_t
 
     # reference VAD and mute
 

@@ -91,6 +91,10 @@ SPARK = "▁▂▃▄▅▆▇█"
 LABELLED_ROWS = {"axis", "turn", "gap0", "gap1", "reply", "gap2"}
 NOW_ROWS = tuple(i for i, row in enumerate(ROWS) if row in ("ticks", "mic", "turn", "reply", "speaker"))
 """The lanes whose drawing depends on where "now" is (the cursor, levels, open spans)."""
+COLUMN_ROWS = tuple(i for i, row in enumerate(ROWS) if row in ("ticks", "mic", "speaker"))
+"""Lanes whose every column is drawn from that column's time alone (no labels): when only "now"
+moved, just the columns it crossed are drawn again."""
+SPAN_NOW_ROWS = tuple(i for i in NOW_ROWS if i not in COLUMN_ROWS)
 LANES_OF_EVENT: dict[type[Event], frozenset[int]] = {
     kind: frozenset(ROWS.index(lane) for lane in lanes)
     for kind, lanes in {
@@ -206,13 +210,16 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
 
     # --- updates --------------------------------------------------------------------------------
 
-    def update_from(self, audio_t: float, rows: frozenset[int] = ALL_ROWS) -> None:
+    def update_from(self, audio_t: float, rows: frozenset[int] = ALL_ROWS, levels_from: float = math.inf) -> None:
         """The model changed from ``audio_t`` on, in ``rows`` (:func:`lanes_changed_by` of the
-        events): redraw from there and follow "now".
+        events), and level readings arrived from ``levels_from`` on: redraw from there and
+        follow "now".
 
         When only "now" moved (levels arriving), the lanes that follow it are redrawn from the
-        column drawn last (that column too: a level may have arrived for it since); when nothing
-        arrived and "now" is still in that column, nothing is. When the view did not scroll, only
+        column drawn last (that column too: a level may have arrived for it since) or the
+        earliest reading's, whichever is earlier; the lanes drawn column by column
+        (:data:`COLUMN_ROWS`) just those columns. When nothing arrived and "now" is still in
+        that column, nothing is. When the view did not scroll, only
         the cells that changed are marked, for the caller's
         :func:`~voiceconsole.ui.paintcache.paint_now` (the console's flush).
         """
@@ -237,12 +244,16 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
             return
         # Nothing is drawn past "now" but the labels of items up to it (at most SPILL columns).
         if now_only:
-            redraw: Sequence[int] = NOW_ROWS
             last = self._now_col()
+            # One column more: a reading on a column's edge also counts for the column before
+            # (its window ends at the edge, in floating point a hair past it).
+            first = self.col(min(start, levels_from)) - 1
+            changes = self._redraw_columns(max(0, first), last, x0)
+            changes += self._invalidate_from(start, diff_from=x0, rows=SPAN_NOW_ROWS, before=0, last_col=last)
         else:
             redraw = sorted(rows.union(NOW_ROWS))
             last = self._now_col() + SPILL
-        changes = self._invalidate_from(start, diff_from=x0, rows=redraw, before=0 if now_only else 1, last_col=last)
+            changes = self._invalidate_from(start, diff_from=x0, rows=redraw, before=1, last_col=last)
         # Painted by the flush that called this (the app's paint_now).
         mark_for_paint(self, *[Region(lo - x0, row, hi - lo, 1) for row, lo, hi in changes])
 
@@ -294,6 +305,38 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
             if lo < hi:
                 if ROWS[row] in LABELLED_ROWS and lo < view_first + SPILL:
                     lo = view_first  # a label cut at the left edge is blanked from the edge on
+                changes.append((row, lo, hi))
+        return changes
+
+    def _redraw_columns(self, first: int, last: int, view_first: int) -> list[tuple[int, int, int]]:
+        """Draw columns ``first..last`` of the :data:`COLUMN_ROWS` lanes again into their cached
+        chunks; the cells that changed on screen as ``(row, first_col, end_col)`` runs (see
+        :meth:`_invalidate_from`). A chunk on screen not drawn yet is drawn whole."""
+        width = self.scrollable_content_region.width
+        view_end = view_first + width
+        base = self._base()
+        changes: list[tuple[int, int, int]] = []
+        for row in COLUMN_ROWS:
+            fresh = CellRow(last - first + 1, base)
+            getattr(self, f"_paint_{ROWS[row]}")(fresh, first)
+            lo, hi = view_end, view_first
+            for chunk in range(first // CHUNK, last // CHUNK + 1):
+                cached = self._chunks.get((row, chunk))
+                if cached is None:
+                    if view_first // CHUNK <= chunk <= (view_end - 1) // CHUNK:
+                        self._chunk_cells(row, chunk)
+                        lo, hi = min(lo, chunk * CHUNK), max(hi, (chunk + 1) * CHUNK)
+                    continue
+                cells, chars, styles = cached[0], fresh.chars, fresh.styles
+                for col in range(max(first, chunk * CHUNK), min(last, (chunk + 1) * CHUNK - 1) + 1):
+                    i, j = col - chunk * CHUNK, col - first
+                    style, was = styles[j], cells.styles[i]
+                    if cells.chars[i] != chars[j] or (was is not style and was != style):
+                        cells.chars[i], cells.styles[i] = chars[j], style
+                        cached[1] = None  # its strip is made again when shown
+                        lo, hi = min(lo, col), max(hi, col + 1)
+            lo, hi = max(lo, view_first), min(hi, view_end)
+            if lo < hi:
                 changes.append((row, lo, hi))
         return changes
 
@@ -492,11 +535,12 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
         major, minor = self._tick_steps()
         now_col = self._now_col()
         tick, future = self._style("tick"), self._style("future")
-        for i in range(CHUNK):
+        span = cells.width
+        for i in range(span):
             col = first_col + i
             cells.put(i, "─", tick if col <= now_col else future)
         step = minor or major
-        start, end = self.time_at(first_col), self.time_at(first_col + CHUNK)
+        start, end = self.time_at(first_col), self.time_at(first_col + span)
         k = max(0, math.ceil(start / step - 1e-9))
         while k * step < end:
             t = k * step
@@ -504,13 +548,13 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
             is_major = abs(t / major - round(t / major)) < 1e-6
             cells.put(col - first_col, "┼" if is_major else "┬", tick if col <= now_col else future)
             k += 1
-        if first_col <= now_col < first_col + CHUNK:
+        if first_col <= now_col < first_col + span:
             cells.put(now_col - first_col, "┃", self._style("now"))
 
     def _paint_levels(self, cells: CellRow, first_col: int, track: LevelTrack, style: Style) -> None:
         now_col = self._now_col()
         spc = self.seconds_per_col
-        for i in range(CHUNK):
+        for i in range(cells.width):
             col = first_col + i
             if col > now_col:
                 break
@@ -523,7 +567,7 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
 
     def _paint_mic(self, cells: CellRow, first_col: int) -> None:
         self._paint_levels(cells, first_col, self.model.mic, self._style("mic"))
-        start, end = self.time_at(first_col), self.time_at(first_col + CHUNK)
+        start, end = self.time_at(first_col), self.time_at(first_col + cells.width)
         vad = self._style("vad")
         for span in self.model.vad_in(start, end):
             stop = span.end if span.end is not None else self.model.now_audio_t
