@@ -192,3 +192,48 @@ async def test_when_only_now_moves_the_level_and_tick_lanes_draw_just_the_column
         assert timeline.painted - painted <= len(SPAN_NOW_ROWS)  # no whole chunk of the column lanes
         assert len(COLUMN_ROWS) == 3
         assert app.model.take_dirt().levels_from == float("inf")  # the flush took the readings in
+
+
+def _stale_columns(timeline) -> list[tuple[str, int]]:
+    """Cells of the column-drawn lanes' cached chunks that differ from the same chunk drawn afresh."""
+    from voiceconsole.ui.lines import CellRow
+    from voiceconsole.ui.timeline import CHUNK, COLUMN_ROWS, ROWS
+
+    stale = []
+    for row, chunk in list(timeline._chunks.keys()):
+        if row not in COLUMN_ROWS:
+            continue
+        cells = timeline._chunks.get((row, chunk))[0]
+        fresh = CellRow(CHUNK, timeline._base())
+        getattr(timeline, f"_paint_{ROWS[row]}")(fresh, chunk * CHUNK)
+        stale += [(ROWS[row], chunk * CHUNK + i) for i in range(CHUNK)
+                  if fresh.chars[i] != cells.chars[i] or fresh.styles[i] != cells.styles[i]]
+    return stale
+
+
+async def test_lanes_drawn_column_by_column_match_a_fresh_drawing_after_small_steps_and_a_long_jump() -> None:
+    clock = VirtualClock()
+    app = VoiceConsoleApp(clock=clock, themes=THEMES)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app._frames.stop()
+        app.feed(SessionStarted(t=0.0, audio_t=0.0, stt="local", tts="local", responder="echo", source="file",
+                                sink="null", sample_rate=16000, settings={}))
+        app.flush()
+        timeline = app._timeline
+        t = 0.0
+        for step in range(60):  # each lane's readings in order, a frame every 60 ms
+            for k in range(3):
+                t += 0.02
+                clock.advance_to(t)
+                # The speaker's readings move "now"; the mic's land behind the column drawn last.
+                app.feed(AudioLevel(t=t, audio_t=t, source="speaker", rms_dbfs=-30.0 - k, peak_dbfs=-10.0))
+                app.feed(AudioLevel(t=t, audio_t=t - 0.09, source="mic", rms_dbfs=-50.0 + (step * 7 + k * 13) % 45,
+                                    peak_dbfs=-10.0))
+            app.flush()
+            assert _stale_columns(timeline) == [], step
+        t += 5.0  # a long way on at once
+        clock.advance_to(t)
+        app.feed(_level(t))
+        app.flush()
+        await pilot.pause()
+        assert _stale_columns(timeline) == []

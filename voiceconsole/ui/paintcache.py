@@ -76,7 +76,6 @@ class FrameCache(StylesCache):
         self._last_strips = strips
         return strips
 
-
     def _render_full(self, widget: Widget, crop: Region) -> list[Strip]:
         strips = super().render_widget(widget, crop)
         styles = widget.styles

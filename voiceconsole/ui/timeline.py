@@ -247,9 +247,12 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
             last = self._now_col()
             # One column more: a reading on a column's edge also counts for the column before
             # (its window ends at the edge, in floating point a hair past it).
-            first = self.col(min(start, levels_from)) - 1
-            changes = self._redraw_columns(max(0, first), last, x0)
-            changes += self._invalidate_from(start, diff_from=x0, rows=SPAN_NOW_ROWS, before=0, last_col=last)
+            first = max(0, self.col(min(start, levels_from)) - 1)
+            if last - first <= CHUNK:
+                changes = self._redraw_columns(first, last, x0)
+                changes += self._invalidate_from(start, diff_from=x0, rows=SPAN_NOW_ROWS, before=0, last_col=last)
+            else:  # a long way at once (a replay skipping on): whole chunks, drawn when shown
+                changes = self._invalidate_from(min(start, levels_from), diff_from=x0, rows=NOW_ROWS, before=0, last_col=last)
         else:
             redraw = sorted(rows.union(NOW_ROWS))
             last = self._now_col() + SPILL
