@@ -28,22 +28,9 @@ row). ``ENUM``: a string (or ``None``) from a small set, e.g. a reply's origin: 
 number in the set."""
 
 
-def widened(col: array, value: int) -> array:  # type: ignore[type-arg]
-    """``col`` with ``value`` appended: the same array, or a 64-bit copy if ``value`` overflows it.
-
-    Integer columns start as 32-bit arrays (turn and reply numbers, versions, milliseconds fit)
-    and are widened only if a value needs it; callers keep the returned array.
-    """
-    try:
-        col.append(value)
-    except OverflowError:
-        col = array("q", col)
-        col.append(value)
-    return col
-
-
 def inserted(col: array, i: int, value: int) -> array:  # type: ignore[type-arg]
-    """``col`` with ``value`` inserted at ``i`` (widened to 64 bits like :func:`widened`)."""
+    """``col`` with ``value`` inserted at ``i``: the same array, or a 64-bit copy if ``value``
+    overflows it (integer columns start as 32-bit arrays; callers keep the returned array)."""
     try:
         col.insert(i, value)
     except OverflowError:
@@ -783,4 +770,4 @@ class KeyList:
 
 
 __all__ = ["CHUNK_ITEMS", "CHUNK_ROWS", "DURATION", "ENUM", "SPARSE", "TIME", "ChunkedArray", "Columns", "FoldedMap", "KeyList",
-           "NumberIndex", "TextBuffer", "inserted", "widened"]
+           "NumberIndex", "TextBuffer", "inserted"]
