@@ -85,8 +85,8 @@ async def test_events_emitted_in_one_turn_of_the_session_loop_wake_the_consumer_
     got: list[tuple[str, Event]] = []
     events.add_listener(lambda e: got.append((threading.current_thread().name, e)))
     drains: list[int] = []
-    drain = events._drain
-    events._drain = lambda: (drains.append(len(events._pending)), drain())  # type: ignore[method-assign]
+    drain = events.drain
+    events.drain = lambda: (drains.append(len(events._pending)), drain())  # type: ignore[method-assign]
     sent = [AudioLevel(t=i * 0.02, audio_t=i * 0.02, source="mic", rms_dbfs=-30.0, peak_dbfs=-20.0) for i in range(6)]
 
     def session_thread() -> None:

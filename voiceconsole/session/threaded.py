@@ -9,7 +9,7 @@ asyncio loop and is a drop-in controller for the UI:
 * ``meters``, ``options``, ``muted``, ``clock`` and ``running`` are the session's own (plain
   attribute reads, safe from another thread);
 * ``bus.add_listener(fn)`` (called on the consumer's loop) delivers every event to ``fn`` on that
-  loop: the session thread appends to a queue and, when the queue goes from empty to non-empty,
+  loop: the session thread appends to a queue and, for the first event since the last drain,
   schedules one drain on the consumer's loop, so delivery is immediate and bursts coalesce;
   event types the consumer named with ``bus.deliver_lazily(types)`` (level readings, which a
   console draws at its next frame anyway) wake nobody: they wait, in order, for the next event
@@ -66,10 +66,6 @@ class ThreadedEvents:
         have them delivered, as it does before each frame; any other event delivers them too."""
         self._lazy = frozenset(types)
 
-    def drain(self) -> None:
-        """Deliver the waiting events now (on the consumer's loop)."""
-        self._drain()
-
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``."""
         if listener in self._listeners:
@@ -97,11 +93,13 @@ class ThreadedEvents:
         loop = self._loop
         if self._wake_due and loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(self._drain)
+                loop.call_soon_threadsafe(self.drain)
             except RuntimeError:  # the consumer's loop closed meanwhile
                 pass
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
+        """Deliver the waiting events now (on the consumer's loop: the wake-up scheduled by the
+        session thread, or the consumer itself, as the console does before each frame)."""
         with self._lock:
             batch, self._pending = self._pending, []
             self._wake_due = False
