@@ -72,14 +72,19 @@ def _level(t: float) -> AudioLevel:
     return AudioLevel(t=t, audio_t=t, source="mic", rms_dbfs=-20.0, peak_dbfs=-10.0)
 
 
+def _drive_frames_by_hand(app: VoiceConsoleApp) -> None:
+    """Stop the app's frame clock (the test draws the frames) and start a session on it."""
+    app._frames.stop()
+    app.feed(SessionStarted(t=0.0, audio_t=0.0, stt="local", tts="local", responder="echo", source="file",
+                            sink="null", sample_rate=16000, settings={}))
+    app.flush()
+
+
 async def test_an_event_frame_re_phases_the_tick_and_the_timeline_follows_now_every_other_frame() -> None:
     clock = VirtualClock()
     app = VoiceConsoleApp(clock=clock, themes=THEMES)
     async with app.run_test(size=(120, 40)) as pilot:
-        app._frames.stop()  # frames by hand from here on
-        app.feed(SessionStarted(t=0.0, audio_t=0.0, stt="local", tts="local", responder="echo", source="file",
-                                sink="null", sample_rate=16000, settings={}))
-        app.flush()
+        _drive_frames_by_hand(app)
         timeline = app._timeline
         assert app._frames.hz == METER_HZ and NOW_EVERY == 2
         followed = []
@@ -168,10 +173,7 @@ async def test_when_only_now_moves_the_level_and_tick_lanes_draw_just_the_column
     clock = VirtualClock()
     app = VoiceConsoleApp(clock=clock, themes=THEMES)
     async with app.run_test(size=(120, 40)) as pilot:
-        app._frames.stop()
-        app.feed(SessionStarted(t=0.0, audio_t=0.0, stt="local", tts="local", responder="echo", source="file",
-                                sink="null", sample_rate=16000, settings={}))
-        app.flush()
+        _drive_frames_by_hand(app)
         timeline = app._timeline
         t = 0.0
         for _ in range(6):  # chunks on screen drawn once
@@ -215,10 +217,7 @@ async def test_lanes_drawn_column_by_column_match_a_fresh_drawing_after_small_st
     clock = VirtualClock()
     app = VoiceConsoleApp(clock=clock, themes=THEMES)
     async with app.run_test(size=(120, 40)) as pilot:
-        app._frames.stop()
-        app.feed(SessionStarted(t=0.0, audio_t=0.0, stt="local", tts="local", responder="echo", source="file",
-                                sink="null", sample_rate=16000, settings={}))
-        app.flush()
+        _drive_frames_by_hand(app)
         timeline = app._timeline
         t = 0.0
         for step in range(60):  # each lane's readings in order, a frame every 60 ms
