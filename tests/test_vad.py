@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voiceconsole.audio.vad import ReferenceVad, SileroFrameVad
+from voiceconsole.audio.vad import REFERENCE_BATCH, ReferenceVad, SileroFrameVad
 
 DATA = Path(__file__).parent / "data"
 
@@ -49,15 +49,16 @@ def test_frames_do_not_depend_on_chunk_size(fixture_audio) -> None:
 def test_batched_frames_are_the_same_frames_reported_when_the_batch_is_full(fixture_audio) -> None:
     audio = fixture_audio[0][: 16000 * 3]
     single = run_frames(SileroFrameVad(), audio, 320)
-    batched_vad = SileroFrameVad(batch=2)
+    batched_vad = SileroFrameVad(batch=REFERENCE_BATCH)
     batched = run_frames(batched_vad, audio, 320)
-    assert len(batched) == len(single) // 2 * 2
+    assert REFERENCE_BATCH > 1 and len(batched) == len(single) // REFERENCE_BATCH * REFERENCE_BATCH
     assert [f.end for f in batched] == [f.end for f in single[: len(batched)]]
     assert [f.probability for f in batched] == pytest.approx([f.probability for f in single[: len(batched)]], abs=1e-6)
-    # One frame in: nothing yet; the second completes the batch and both come out.
+    # Frames in short of a batch: nothing yet; the last one completes the batch and all come out.
     batched_vad.reset()
-    assert batched_vad.process(audio[:512]) == []
-    assert [f.end for f in batched_vad.process(audio[512:1024])] == [512, 1024]
+    short = 512 * (REFERENCE_BATCH - 1)
+    assert batched_vad.process(audio[:short]) == []
+    assert [f.end for f in batched_vad.process(audio[short : short + 512])] == [512 * (i + 1) for i in range(REFERENCE_BATCH)]
     with pytest.raises(ValueError):
         SileroFrameVad(batch=0)
 
