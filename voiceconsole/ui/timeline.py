@@ -218,8 +218,9 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
         When only "now" moved (levels arriving), the lanes that follow it are redrawn from the
         column drawn last (that column too: a level may have arrived for it since) or the
         earliest reading's, whichever is earlier; the lanes drawn column by column
-        (:data:`COLUMN_ROWS`) just those columns. When nothing arrived and "now" is still in
-        that column, nothing is. When the view did not scroll, only
+        (:data:`COLUMN_ROWS`) just those columns, also when events changed only other lanes.
+        When nothing arrived and "now" is still in that column, nothing is. When the view did
+        not scroll, only
         the cells that changed are marked, for the caller's
         :func:`~voiceconsole.ui.paintcache.paint_now` (the console's flush).
         """
@@ -232,7 +233,8 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
         self._drawn_events = self.model.events
         # Only "now" moved: the lanes drawn up to "now" change from the column drawn last on.
         now_only = audio_t == math.inf
-        start = min(audio_t, self._drawn_now)
+        drawn_before = self._drawn_now
+        start = min(audio_t, drawn_before)
         self._drawn_now = self.model.now_audio_t
         self._resize_virtual()
         if self.follow:
@@ -243,20 +245,27 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
             self.refresh()
             return
         # Nothing is drawn past "now" but the labels of items up to it (at most SPILL columns).
+        last = self._now_col()
+        # The lanes drawn column by column change only where "now" moved and readings arrived:
+        # from the column drawn last on (one column more: a reading on a column's edge also
+        # counts for the column before, its window ending a hair past the edge in floating point).
+        first = max(0, self.col(min(drawn_before, levels_from)) - 1)
+        by_columns = last - first <= CHUNK and (now_only or rows.isdisjoint(COLUMN_ROWS))
         if now_only:
-            last = self._now_col()
-            # One column more: a reading on a column's edge also counts for the column before
-            # (its window ends at the edge, in floating point a hair past it).
-            first = max(0, self.col(min(start, levels_from)) - 1)
-            if last - first <= CHUNK:
+            if by_columns:
                 changes = self._redraw_columns(first, last, x0)
                 changes += self._invalidate_from(start, diff_from=x0, rows=SPAN_NOW_ROWS, before=0, last_col=last)
             else:  # a long way at once (a replay skipping on): whole chunks, drawn when shown
                 changes = self._invalidate_from(min(start, levels_from), diff_from=x0, rows=NOW_ROWS, before=0, last_col=last)
+        elif by_columns:
+            # Events that leave those lanes alone (turn and reply events, see LANES_OF_EVENT):
+            # their own lanes and the open spans from the event on, the others by column.
+            changes = self._redraw_columns(first, last, x0)
+            redraw = sorted(rows.union(SPAN_NOW_ROWS))
+            changes += self._invalidate_from(start, diff_from=x0, rows=redraw, before=1, last_col=last + SPILL)
         else:
             redraw = sorted(rows.union(NOW_ROWS))
-            last = self._now_col() + SPILL
-            changes = self._invalidate_from(start, diff_from=x0, rows=redraw, before=1, last_col=last)
+            changes = self._invalidate_from(start, diff_from=x0, rows=redraw, before=1, last_col=last + SPILL)
         # Painted by the flush that called this (the app's paint_now).
         mark_for_paint(self, *[Region(lo - x0, row, hi - lo, 1) for row, lo, hi in changes])
 
