@@ -76,7 +76,7 @@ class MeterSlot:
 
     def take_levels(self) -> tuple[float, float]:
         """(RMS, peak) in dBFS: the loudest since the last call, so a reader slower than the
-        blocks (a meter drawn 20 times a second) misses no peak. At most one block written
+        blocks (a meter drawn 15 times a second) misses no peak. At most one block written
         while this runs may be left out: a meter's race, never a torn value."""
         rms, peak = self.held_rms_dbfs, self.held_peak_dbfs
         self.held_rms_dbfs = self.held_peak_dbfs = FLOOR_DBFS

@@ -10,7 +10,7 @@ Public API (used by ``voiceconsole``, ``voiceconsole demo``, the replay command 
   or any object with the same methods: ``interrupt(reason)``, ``set_muted(bool)``,
   ``say(text)``, ``request_stop(reason)``; optionally ``muted`` (bool), ``options.auto_barge_in``
   (bool, toggled by ``b``), ``meters`` (``.mic``/``.speaker`` with ``rms_dbfs``, ``peak_dbfs``,
-  ``clips``, polled 20 times a second; without it the meters follow ``audio.level`` events).
+  ``clips``, polled 15 times a second; without it the meters follow ``audio.level`` events).
   If the controller has a ``bus`` (``add_listener``), the app subscribes to it; if it also has
   an async ``run()``, the app runs it as a task on mount and quits once it has returned, so
   engines close cleanly. ``None``: keys only change the display.
@@ -76,19 +76,21 @@ from voiceconsole.ui.transcript import TranscriptView
 
 log = logging.getLogger(__name__)
 
-METER_HZ = 20
-"""Frames a second while audio flows: the meters, "now" and the heard words move together. 50 ms
-is the timeline's default column, so "now" advances one column a frame; the meters' peaks are
-held between frames (a frame shows the loudest block since the one before)."""
+METER_HZ = 15
+"""Frames a second while audio flows: the meters and the heard words move together; the meters'
+peaks are held between frames (a frame shows the loudest block since the one before). Each
+frame costs the UI thread about 2 ms here, most of it Textual composing the changed cells with
+cold caches, so the rate is what the console's CPU while streaming comes down to: 15 frames a
+second measured about 0.8 points of a core less than 20 (see benchmarks/RESULTS.md)."""
 REST_HZ = 5
 """Frame tick while nothing moves (meters at rest, no events): woken to METER_HZ by the next event
 or the first level change it sees."""
-REST_AFTER_TICKS = 10
-"""Quiet ticks at METER_HZ (half a second) before the tick slows to REST_HZ."""
+REST_AFTER_TICKS = 8
+"""Quiet ticks at METER_HZ (about half a second) before the tick slows to REST_HZ."""
 NOW_EVERY = 2
 """At METER_HZ, the timeline follows "now" (the cursor, the level columns, open spans) on every
-NOW_EVERY-th frame: 10 times a second, two 50 ms columns at a time. Events are drawn on the frame
-they arrive in, and the meters at every frame."""
+NOW_EVERY-th frame: 7.5 times a second, two or three 50 ms columns at a time. Events are drawn on
+the frame they arrive in, and the meters at every frame."""
 DEFAULT_HINTS = {
     "stt": "check --stt and its settings; the offline engine (--stt local) needs no network or key",
     "tts": "check --tts and its settings; replies still show here; try --tts local",

@@ -192,7 +192,7 @@ class MeterState:
 class VuMeters(CachedStyles, Widget, can_focus=False):
     """Mic and speaker meters on a dBFS scale with peak hold and a clip light.
 
-    The app calls :meth:`set_levels` about 20 times a second, then :meth:`tick`. A tick draws
+    The app calls :meth:`set_levels` at each frame (15 a second), then :meth:`tick`. A tick draws
     the meter lines whose readings moved, compares them cell by cell with what is shown and
     refreshes only the cells that changed (the moving end of the bar, the value); the widget
     never changes size.
