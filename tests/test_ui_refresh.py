@@ -151,3 +151,26 @@ async def test_every_event_repaints_the_timeline_lanes_it_changed() -> None:
                 kinds.add(type(event).__name__)
                 assert await settled_diff(pilot, terminal) == [], f"after {type(event).__name__} at {event.audio_t:.2f} s"
     assert {"TurnEnd", "TurnEagerEnd", "TurnUpdate", "PlaybackStarted", "SpeechStopped"} <= kinds
+
+
+async def test_a_notification_over_the_panels_stays_on_top_of_their_repaints() -> None:
+    """Repaints of the panels under a notification (the metrics table, the timeline, the meters
+    beside it) leave the notification on screen: those regions are composed Textual's way."""
+    scene = SCENES["conversation"]()
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock), clock=clock, themes=THEMES)
+    size = Size(120, 40)
+    terminal = attach_terminal(app, size)
+    async with app.run_test(size=tuple(size), notifications=True) as pilot:
+        await pilot.pause()
+        app.notify("a note over the panels " * 6, title="note", timeout=600)
+        await pilot.pause(0.3)
+        toast = next(w for w in app.screen.walk_children() if type(w).__name__ == "Toast")
+        panels = [app.query_one("#metrics"), app.query_one("#timeline-box"), app.query_one("#meters")]
+        assert any(toast.region.overlaps(panel.region) for panel in panels)
+        for i, event in enumerate(scene.events):
+            app.feed(event)
+            app.flush()
+            if i % 10 == 9:
+                assert await settled_diff(pilot, terminal) == [], f"after {type(event).__name__}"
+        assert any(type(event).__name__ == "TurnEnd" for event in scene.events)

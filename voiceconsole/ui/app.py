@@ -80,8 +80,8 @@ METER_HZ = 15
 """Frames a second while audio flows: the meters and the heard words move together; the meters'
 peaks are held between frames (a frame shows the loudest block since the one before). Each
 frame costs the UI thread about 2 ms here, most of it Textual composing the changed cells with
-cold caches, so the rate is what the console's CPU while streaming comes down to: 15 frames a
-second measured about 0.8 points of a core less than 20 (see benchmarks/RESULTS.md)."""
+cold caches, so the rate is much of what the console costs while streaming: 15 frames a second
+measured 0.3 to 1.5 points of a core less than 20 in interleaved runs of the CPU benchmark."""
 REST_HZ = 5
 """Frame tick while nothing moves (meters at rest, no events): woken to METER_HZ by the next event
 or the first level change it sees."""

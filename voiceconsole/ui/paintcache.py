@@ -16,13 +16,20 @@ own render would lay them out, without recomputing the widget's colours, title a
 :func:`install_frame_caches` puts one on
 every widget of a tree; :class:`FrameCachedScrollbars` gives one to a scrolling widget's
 scrollbars, which Textual makes later, when they are first needed.
+
+:func:`paint_now` sends a frame of the panels' changed cells as the panels' own lines where
+nothing is in front of them (:class:`DirectUpdate`), and leaves anything else to Textual's
+compositor: a frame of a few changed cells costs about a quarter fewer instructions.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.control import Control
 from rich.style import Style
+from textual._compositor import CompositorUpdate
 from textual._styles_cache import StylesCache
 from textual.color import Color
 from textual.geometry import Region
@@ -67,7 +74,7 @@ class FrameCache(StylesCache):
         if key == self._last_key:
             return self._last_strips
         strips = None
-        if self._content_fill is not None and self._last_key is not None and key[1:] == self._last_key[1:]:
+        if self._content_fill is not None and self._last_key is not None and key[2:] == self._last_key[2:]:
             strips = self._render_content_lines(widget, crop, *self._content_fill)
         if strips is None:
             strips = self._render_full(widget, crop)
@@ -217,11 +224,13 @@ def paint_now(screen: Any, widgets: Any) -> bool:
     an update to its screen, whose idle check resumes the frame timer, which then composes).
     For the console's own panels, which redraw at every frame tick and after every burst of
     events, that round costs about as much as composing; this takes the repaints straight to
-    the compositor instead. Nothing is done (False) when Textual has other work pending first
-    (a layout, a scroll, a style update, a batch, another screen on top): its own path paints.
+    the screen instead: the panels' changed regions as their own lines (see
+    :func:`_direct_update`), or, where something is in front of them, through Textual's
+    compositor. Nothing is done (False) when Textual has other work pending first (a layout, a
+    scroll, a style update, a batch, another screen on top): its own path paints.
     """
     app = screen.app
-    if app._batch_count or not screen.is_current:
+    if app._batch_count or not screen.is_current or app.is_inline:
         return _step_aside(widgets)
     if screen._layout_required or screen._scroll_required or screen._recompose_required:
         return _step_aside(widgets)
@@ -235,9 +244,90 @@ def paint_now(screen: Any, widgets: Any) -> bool:
         return True
     for widget in dirty:
         widget._repaint_required = False
-        screen._dirty_widgets.add(widget)
-    screen._on_timer_update()
+    compositor = screen._compositor
+    if (
+        screen._repaint_required
+        or screen._dirty_widgets
+        or screen._callbacks
+        or compositor._full_map_invalidated
+        or compositor._dirty_regions
+    ):
+        # Textual has repaints or callbacks of its own pending: one frame, its way.
+        screen._dirty_widgets.update(dirty)
+        screen._on_timer_update()
+        return True
+    regions = _screen_regions(compositor, dirty)
+    update = _direct_update(compositor, regions)
+    if update is None:
+        compositor._dirty_regions.update(region for _widget, region in regions)
+        screen._compositor_refresh()
+    elif update.runs:
+        screen.app._display(screen, update)
     return True
+
+
+def _screen_regions(compositor: Any, widgets: list[Widget]) -> list[tuple[Widget, Region]]:
+    """The regions of ``widgets`` marked for repaint, on screen and clipped (as Textual's
+    ``Compositor.update_widgets`` takes them)."""
+    visible = compositor.visible_widgets
+    out: list[tuple[Widget, Region]] = []
+    for widget in widgets:
+        placed = visible.get(widget)
+        repaint = widget._exchange_repaint_regions()
+        if placed is None:
+            continue  # not on screen: nothing to paint
+        region, clip = placed
+        for dirty in repaint:
+            on_screen = clip.intersection(dirty.translate(region.offset))
+            if on_screen:
+                out.append((widget, on_screen))
+    return out
+
+
+def _direct_update(compositor: Any, regions: list[tuple[Widget, Region]]) -> DirectUpdate | None:
+    """The frame for ``regions`` as the widgets' own lines, when nothing else shows there.
+
+    A panel of the console is opaque and fills its region, so where no widget in front of it
+    (a notification, a tooltip) overlaps a changed region, the screen there is exactly the
+    panel's lines: they are sent as they are, without Textual composing every widget the
+    changed area crosses (the screen, the containers, the neighbouring panels) into chops
+    first. None when something is in front: Textual's compositor paints those regions.
+    """
+    visible = compositor.visible_widgets
+    runs: list[tuple[int, int, Strip]] = []
+    for widget, area in regions:
+        region, _clip = visible[widget]
+        for other, (other_region, other_clip) in visible.items():  # front to back
+            if other is widget:
+                break
+            if other_clip.overlaps(area) and other_region.overlaps(area):
+                return None
+        crop = area.translate(-region.offset)
+        for y, strip in enumerate(widget.render_lines(crop), area.y):
+            runs.append((area.x, y, strip))
+    return DirectUpdate(runs)
+
+
+class DirectUpdate(CompositorUpdate):
+    """A frame of cell runs: each a widget's line, cropped to a changed region, at its place."""
+
+    def __init__(self, runs: list[tuple[int, int, Strip]]) -> None:
+        self.runs = runs
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        move_to = Control.move_to
+        for x, y, strip in self.runs:
+            yield move_to(x, y).segment
+            yield from strip
+
+    def render_segments(self, console: Console) -> str:
+        """The frame as terminal data (cursor moves and styled text)."""
+        move_to = Control.move_to
+        out: list[str] = []
+        for x, y, strip in self.runs:
+            out.append(move_to(x, y).segment.text)
+            out.append(strip.render(console))
+        return "".join(out)
 
 
 __all__ = ["FrameCache", "FrameCachedScrollbars", "install_frame_caches", "mark_for_paint", "paint_now"]
