@@ -10,12 +10,12 @@ looks at its own line cache, although nothing about a clean widget has changed.
 last and returns the same list while the widget has not been marked dirty (every repaint goes
 through ``set_dirty``/``clear``, which bump a version; a resize or a style change does too), and
 the crop, theme, filters and hover state are the same. When only content lines changed since
-the last render (``set_dirty``, not ``clear``), it redraws just those lines: the widget's new
-content between the border and padding columns its last render of that line drew, as Textual's
-own render would lay them out, without recomputing the widget's colours, title and geometry.
-:func:`install_frame_caches` puts one on
-every widget of a tree; :class:`FrameCachedScrollbars` gives one to a scrolling widget's
-scrollbars, which Textual makes later, when they are first needed.
+the last render (``set_dirty``, not ``clear``), it redraws just those lines, for any crop: the
+widget's new content between the border and padding columns its last render of that line drew,
+as Textual's own render would lay them out, without recomputing the widget's colours, title and
+geometry. :func:`install_frame_caches` puts one on every widget of a tree;
+:class:`FrameCachedScrollbars` gives one to a scrolling widget's scrollbars, which Textual makes
+later, when they are first needed.
 
 :func:`paint_now` sends a frame of the panels' changed cells as the panels' own lines where
 nothing is in front of them (:class:`DirectUpdate`), and leaves anything else to Textual's
@@ -294,15 +294,15 @@ def _direct_update(compositor: Any, regions: list[tuple[Widget, Region]]) -> Dir
     first. None when something is in front: Textual's compositor paints those regions.
     """
     visible = compositor.visible_widgets
-    runs: list[tuple[int, int, Strip]] = []
     for widget, area in regions:
-        region, _clip = visible[widget]
         for other, (other_region, other_clip) in visible.items():  # front to back
             if other is widget:
                 break
             if other_clip.overlaps(area) and other_region.overlaps(area):
                 return None
-        crop = area.translate(-region.offset)
+    runs: list[tuple[int, int, Strip]] = []
+    for widget, area in regions:
+        crop = area.translate(-visible[widget][0].offset)
         for y, strip in enumerate(widget.render_lines(crop), area.y):
             runs.append((area.x, y, strip))
     return DirectUpdate(runs)

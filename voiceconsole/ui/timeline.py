@@ -220,8 +220,7 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
         earliest reading's, whichever is earlier; the lanes drawn column by column
         (:data:`COLUMN_ROWS`) just those columns, also when events changed only other lanes.
         When nothing arrived and "now" is still in that column, nothing is. When the view did
-        not scroll, only
-        the cells that changed are marked, for the caller's
+        not scroll, only the cells that changed are marked, for the caller's
         :func:`~voiceconsole.ui.paintcache.paint_now` (the console's flush).
         """
         if (
