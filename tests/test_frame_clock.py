@@ -72,6 +72,13 @@ def _level(t: float) -> AudioLevel:
     return AudioLevel(t=t, audio_t=t, source="mic", rms_dbfs=-20.0, peak_dbfs=-10.0)
 
 
+def _level_frame(app: VoiceConsoleApp, clock: VirtualClock, t: float) -> None:
+    """Move the clock to ``t``, feed a mic reading for it and draw the frame."""
+    clock.advance_to(t)
+    app.feed(_level(t))
+    app.flush()
+
+
 def _drive_frames_by_hand(app: VoiceConsoleApp) -> None:
     """Stop the app's frame clock (the test draws the frames) and start a session on it."""
     app._frames.stop()
@@ -178,18 +185,14 @@ async def test_when_only_now_moves_the_level_and_tick_lanes_draw_just_the_column
         t = 0.0
         for _ in range(6):  # chunks on screen drawn once
             t += 0.1
-            clock.advance_to(t)
-            app.feed(_level(t))
-            app.flush()
+            _level_frame(app, clock, t)
         await pilot.pause()
         painted = timeline.painted
         columns: list[tuple[int, int]] = []
         redraw = timeline._redraw_columns
         timeline._redraw_columns = lambda first, last, x0: (columns.append((first, last)), redraw(first, last, x0))[1]  # type: ignore[method-assign]
         t += 0.1
-        clock.advance_to(t)
-        app.feed(_level(t))
-        app.flush()
+        _level_frame(app, clock, t)
         assert columns and columns[-1][1] - columns[-1][0] <= 3  # two 50 ms columns crossed, one of slack
         assert timeline.painted - painted <= len(SPAN_NOW_ROWS)  # no whole chunk of the column lanes
         assert len(COLUMN_ROWS) == 3
@@ -231,8 +234,6 @@ async def test_lanes_drawn_column_by_column_match_a_fresh_drawing_after_small_st
             app.flush()
             assert _stale_columns(timeline) == [], step
         t += 5.0  # a long way on at once
-        clock.advance_to(t)
-        app.feed(_level(t))
-        app.flush()
+        _level_frame(app, clock, t)
         await pilot.pause()
         assert _stale_columns(timeline) == []

@@ -300,7 +300,7 @@ class VoiceConsoleApp(App[int]):
             self._timeline_rows = self._timeline_rows | lanes_changed_by(event)
         if type(event) is SessionStarted and self._ui_ready:
             self.call_later(self._freeze_heap)  # the engines are loaded: their modules live on
-        if self._frames.hz != METER_HZ and self._ui_ready:
+        if self._ui_ready:
             self._set_frame_rate(METER_HZ)
         if self.model.dirt:
             self._schedule_frame()
@@ -381,8 +381,7 @@ class VoiceConsoleApp(App[int]):
         # next event (feed) or the first level change a slow tick sees brings it back.
         if moved or self._events_since_tick:
             self._quiet_ticks = 0
-            if self._frames.hz != METER_HZ:
-                self._set_frame_rate(METER_HZ)
+            self._set_frame_rate(METER_HZ)
         elif self._frames.hz == METER_HZ:
             self._quiet_ticks += 1
             if self._quiet_ticks >= REST_AFTER_TICKS:

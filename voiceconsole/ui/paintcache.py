@@ -259,18 +259,18 @@ def paint_now(screen: Any, widgets: Any) -> bool:
     regions = _screen_regions(compositor, dirty)
     update = _direct_update(compositor, regions)
     if update is None:
-        compositor._dirty_regions.update(region for _widget, region in regions)
+        compositor._dirty_regions.update(area for _widget, _region, area in regions)
         screen._compositor_refresh()
     elif update.runs:
         screen.app._display(screen, update)
     return True
 
 
-def _screen_regions(compositor: Any, widgets: list[Widget]) -> list[tuple[Widget, Region]]:
-    """The regions of ``widgets`` marked for repaint, on screen and clipped (as Textual's
-    ``Compositor.update_widgets`` takes them)."""
+def _screen_regions(compositor: Any, widgets: list[Widget]) -> list[tuple[Widget, Region, Region]]:
+    """``(widget, its region, a changed area)`` for the areas of ``widgets`` marked for repaint,
+    on screen and clipped (as Textual's ``Compositor.update_widgets`` takes them)."""
     visible = compositor.visible_widgets
-    out: list[tuple[Widget, Region]] = []
+    out: list[tuple[Widget, Region, Region]] = []
     for widget in widgets:
         placed = visible.get(widget)
         repaint = widget._exchange_repaint_regions()
@@ -280,11 +280,11 @@ def _screen_regions(compositor: Any, widgets: list[Widget]) -> list[tuple[Widget
         for dirty in repaint:
             on_screen = clip.intersection(dirty.translate(region.offset))
             if on_screen:
-                out.append((widget, on_screen))
+                out.append((widget, region, on_screen))
     return out
 
 
-def _direct_update(compositor: Any, regions: list[tuple[Widget, Region]]) -> DirectUpdate | None:
+def _direct_update(compositor: Any, regions: list[tuple[Widget, Region, Region]]) -> DirectUpdate | None:
     """The frame for ``regions`` as the widgets' own lines, when nothing else shows there.
 
     A panel of the console is opaque and fills its region, so where no widget in front of it
@@ -294,15 +294,15 @@ def _direct_update(compositor: Any, regions: list[tuple[Widget, Region]]) -> Dir
     first. None when something is in front: Textual's compositor paints those regions.
     """
     visible = compositor.visible_widgets
-    for widget, area in regions:
+    for widget, _region, area in regions:
         for other, (other_region, other_clip) in visible.items():  # front to back
             if other is widget:
                 break
             if other_clip.overlaps(area) and other_region.overlaps(area):
                 return None
     runs: list[tuple[int, int, Strip]] = []
-    for widget, area in regions:
-        crop = area.translate(-visible[widget][0].offset)
+    for widget, region, area in regions:
+        crop = area.translate(-region.offset)
         for y, strip in enumerate(widget.render_lines(crop), area.y):
             runs.append((area.x, y, strip))
     return DirectUpdate(runs)

@@ -249,22 +249,18 @@ class TimelineView(CachedStyles, FrameCachedScrollbars, ScrollView, can_focus=Tr
         # from the column drawn last on (one column more: a reading on a column's edge also
         # counts for the column before, its window ending a hair past the edge in floating point).
         first = max(0, self.col(min(drawn_before, levels_from)) - 1)
+        # Not when "now" went a long way at once (a replay skipping on: whole chunks, drawn when
+        # shown), nor for events that change those lanes themselves (only turn and reply events
+        # leave them alone, see LANES_OF_EVENT).
         by_columns = last - first <= CHUNK and (now_only or rows.isdisjoint(COLUMN_ROWS))
+        changes = self._redraw_columns(first, last, x0) if by_columns else []
+        now_rows = SPAN_NOW_ROWS if by_columns else NOW_ROWS
         if now_only:
-            if by_columns:
-                changes = self._redraw_columns(first, last, x0)
-                changes += self._invalidate_from(start, diff_from=x0, rows=SPAN_NOW_ROWS, before=0, last_col=last)
-            else:  # a long way at once (a replay skipping on): whole chunks, drawn when shown
-                changes = self._invalidate_from(min(start, levels_from), diff_from=x0, rows=NOW_ROWS, before=0, last_col=last)
-        elif by_columns:
-            # Events that leave those lanes alone (turn and reply events, see LANES_OF_EVENT):
-            # their own lanes and the open spans from the event on, the others by column.
-            changes = self._redraw_columns(first, last, x0)
-            redraw = sorted(rows.union(SPAN_NOW_ROWS))
+            since = start if by_columns else min(start, levels_from)
+            changes += self._invalidate_from(since, diff_from=x0, rows=now_rows, before=0, last_col=last)
+        else:  # the events' own lanes too, from the event on
+            redraw = sorted(rows.union(now_rows))
             changes += self._invalidate_from(start, diff_from=x0, rows=redraw, before=1, last_col=last + SPILL)
-        else:
-            redraw = sorted(rows.union(NOW_ROWS))
-            changes = self._invalidate_from(start, diff_from=x0, rows=redraw, before=1, last_col=last + SPILL)
         # Painted by the flush that called this (the app's paint_now).
         mark_for_paint(self, *[Region(lo - x0, row, hi - lo, 1) for row, lo, hi in changes])
 
