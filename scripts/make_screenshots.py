@@ -1,4 +1,4 @@
-"""Regenerate screenshots/*.svg from deterministic scripted sessions (voiceconsole.ui.scenes).
+"""Regenerate screenshots/*.svg from deterministic scripted sessions (tests/scenes.py).
 
     python scripts/make_screenshots.py            # all of them
     python scripts/make_screenshots.py --list     # what would be written
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the scenes live in tests/, which is not installed
 
+from tests.scenes import SCENES, ScriptedController  # noqa: E402
 from voiceconsole.session.recording import Recording  # noqa: E402
 from voiceconsole.ui.app import VoiceConsoleApp  # noqa: E402
 from voiceconsole.ui.replay import ReplayConsoleApp  # noqa: E402
-from voiceconsole.ui.scenes import SCENES, ScriptedController  # noqa: E402
 from voiceconsole.ui.themes import load_themes  # noqa: E402
 
 OUT = ROOT / "screenshots"

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from tests.fakes import ScriptedStt, ToneTts
-from voiceconsole.audio import devices
+from voiceconsole.audio import open_devices
 from voiceconsole.audio.io import NullSink, SilenceSource
 from voiceconsole.audio.wavio import read_wav, write_wav
 from voiceconsole.config import Settings
@@ -108,8 +108,8 @@ def device_session(*, source=None, sink=None, stt=None, **options) -> tuple[Sess
 
     settings = Settings()
     session = Session(
-        source=source if source is not None else devices.open_input(settings),
-        sink=sink if sink is not None else devices.open_output(settings),
+        source=source if source is not None else open_devices.open_input(settings),
+        sink=sink if sink is not None else open_devices.open_output(settings),
         stt=stt if stt is not None else ScriptedStt([]),
         tts=ToneTts(seconds_per_char=0.05),
         responder=EchoResponder(),

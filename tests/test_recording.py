@@ -14,10 +14,11 @@ import pytest
 
 from tests.test_session import make_session
 from voiceconsole.audio.wavio import read_wav_info
+from voiceconsole.commands.through import split_through
 from voiceconsole.config import Settings
 from voiceconsole.errors import ConfigError
 from voiceconsole.events import Event, TurnEnd, from_json
-from voiceconsole.session.compare import ThroughConfig, split_through
+from voiceconsole.session.compare import ThroughConfig
 from voiceconsole.session.player import Player
 from voiceconsole.session.recorder import Recorder
 from voiceconsole.session.recording import RecordingError, load_recording

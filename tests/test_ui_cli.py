@@ -7,9 +7,9 @@ import sys
 import wave
 from pathlib import Path
 
+from voiceconsole.commands.demo import DEMO_WAV, data_path, demo_settings
 from voiceconsole.config import Settings
 from voiceconsole.session.responder import make_responder
-from voiceconsole.ui.demo import DEMO_WAV, data_path, demo_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

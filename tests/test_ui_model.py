@@ -12,7 +12,7 @@ from voiceconsole.events import Event, SpeechStopped, TtsQueued, TtsWordTimings,
 from voiceconsole.ui.app import VoiceConsoleApp
 from voiceconsole.session.metrics import compute_metrics, summarize
 from voiceconsole.ui.model import GAP_ROWS, LEVEL_FULL_WINDOW_S, MARK_CHUNK, ConsoleModel, Gap, LevelTrack, Mark, MarkList, ReplyEntry
-from voiceconsole.ui.scenes import SCENES, ScriptedController, long_session
+from tests.scenes import SCENES, ScriptedController, long_session
 from voiceconsole.ui.themes import load_themes
 from voiceconsole.ui.timeline import ROWS
 

@@ -16,7 +16,7 @@ from textual.cache import LRUCache
 from textual.geometry import Size
 
 from voiceconsole.ui.app import VoiceConsoleApp
-from voiceconsole.ui.scenes import SCENES, ScriptedController
+from tests.scenes import SCENES, ScriptedController
 from voiceconsole.ui.themes import load_themes
 
 THEMES = load_themes([Path(__file__).resolve().parent.parent / "themes"])

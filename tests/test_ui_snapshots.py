@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from voiceconsole.ui.app import VoiceConsoleApp
-from voiceconsole.ui.scenes import SCENES, ScriptedController
+from tests.scenes import SCENES, ScriptedController
 from voiceconsole.ui.themes import load_themes
 
 THEMES = load_themes([Path(__file__).resolve().parent.parent / "themes"])

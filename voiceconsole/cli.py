@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from voiceconsole.config import Settings
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("voiceconsole.ui.demo", "open the console on a bundled sample conversation (offline engine)"),
-    "replay": ("voiceconsole.session.replay", "replay a recording made with --record (see `voiceconsole replay --help`)"),
-    "report": ("voiceconsole.session.report", "print the turn-timing report of a recording"),
+    "demo": ("voiceconsole.commands.demo", "open the console on a bundled sample conversation (offline engine)"),
+    "replay": ("voiceconsole.commands.replay", "replay a recording made with --record (see `voiceconsole replay --help`)"),
+    "report": ("voiceconsole.commands.report", "print the turn-timing report of a recording"),
 }
 
 EPILOG = """\

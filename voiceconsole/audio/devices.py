@@ -1,10 +1,12 @@
-"""Audio devices through PortAudio (``sounddevice``): listing, choosing, opening.
+"""Audio devices through PortAudio (``sounddevice``): loading PortAudio, listing and choosing devices.
 
 ``sounddevice`` is imported lazily: without the PortAudio library the import raises ``OSError``,
 and file input and output must still work. Every problem becomes a one-line
 :class:`~voiceconsole.errors.DeviceError` that says what to do.
 
-The streams themselves (capture and playback workers) live in :mod:`voiceconsole.audio.streams`.
+The streams themselves (capture and playback workers) live in :mod:`voiceconsole.audio.streams`,
+which imports this module (never the other way round); :mod:`voiceconsole.audio.open_devices`
+opens them on the device the settings choose.
 """
 
 from __future__ import annotations
@@ -12,13 +14,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from voiceconsole.errors import ConfigError, DeviceError
-
-if TYPE_CHECKING:
-    from voiceconsole.audio.streams import DeviceSink, DeviceSource
-    from voiceconsole.config import Settings
+from voiceconsole.errors import DeviceError
 
 Kind = Literal["input", "output"]
 
@@ -180,31 +178,6 @@ def find_device(spec: str | None, kind: Kind) -> DeviceInfo:
     raise DeviceError(f"{option} {text!r} matches several {kind} devices ({several}); give the index")
 
 
-def check_block_ms(block_ms: int) -> int:
-    """A device block size that PortAudio and the meters can work with."""
-    if not 5 <= int(block_ms) <= 500:
-        raise ConfigError(f"--block-ms {block_ms}: use a block size from 5 to 500 ms (default 20)")
-    return int(block_ms)
-
-
-def open_input(settings: Settings) -> DeviceSource:
-    """The capture worker on the chosen input device (opened now, started by the session)."""
-    from voiceconsole.audio.streams import DeviceSource
-
-    block_ms = check_block_ms(settings.block_ms)
-    device = find_device(settings.input_device, "input")
-    return DeviceSource(device, block_ms)
-
-
-def open_output(settings: Settings) -> DeviceSink:
-    """The playback worker on the chosen output device; DeviceError when none can be used."""
-    from voiceconsole.audio.streams import DeviceSink
-
-    block_ms = check_block_ms(settings.block_ms)
-    device = find_device(settings.output_device, "output")
-    return DeviceSink(device, block_ms)
-
-
 def register_stream(stream: object) -> None:
     """Note a stream as open (refresh_devices must not restart PortAudio under it)."""
     _open_streams.add(id(stream))
@@ -218,13 +191,12 @@ def unregister_stream(stream: object) -> None:
 __all__ = [
     "DeviceInfo",
     "PA_LOCK",
-    "check_block_ms",
     "default_indices",
     "find_device",
     "format_device_list",
     "list_devices",
     "load_sounddevice",
-    "open_input",
-    "open_output",
     "refresh_devices",
+    "register_stream",
+    "unregister_stream",
 ]

@@ -18,7 +18,7 @@ def open_source(settings: Settings) -> AudioSource:
         return SilenceSource(16000, settings.block_ms)
     if settings.mic:
         return WavFileSource(settings.mic, settings.block_ms)
-    from voiceconsole.audio import devices
+    from voiceconsole.audio import open_devices as devices
 
     return devices.open_input(settings)
 
@@ -37,7 +37,7 @@ def open_sink(settings: Settings, source: AudioSource) -> AudioSink:
         if choice == "device":
             raise ConfigError("--fast runs on virtual time and cannot play to a device; use --speaker OUT.wav or null")
         return NullSink(SPEAKER_RATE)
-    from voiceconsole.audio import devices
+    from voiceconsole.audio import open_devices as devices
 
     if choice == "device" or settings.output_device:
         return devices.open_output(settings)

@@ -1,15 +1,14 @@
 """Comparing turn detection: the recorded run against the recorded mic run through other engines.
 
-``--through ENGINE [options]`` may be given several times; the options after each ``--through``
-(up to the next one) configure that run, and options not given keep the recording's values.
-Every run hears the same ``mic.wav``, so the timelines line up on audio time; turns are matched
-by overlapping audio spans (a turn that one configuration split in two shows as one row with
-two turns on that side).
+Each :class:`ThroughConfig` (``--through ENGINE [options]`` on the command line, parsed in
+:mod:`voiceconsole.commands.through`) configures one run; options not given keep the
+recording's values. Every run hears the same ``mic.wav``, so the timelines line up on audio
+time; turns are matched by overlapping audio spans (a turn that one configuration split in two
+shows as one row with two turns on that side).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -25,6 +24,7 @@ from voiceconsole.session.metrics import SessionMetrics, TurnMetrics, compute_me
 from voiceconsole.session.recording import Recording, describe_config
 
 THROUGH_ENGINES = tuple(c for c in STT_CHOICES if c != "auto")
+"""The STT engines a recording can be run through."""
 
 # Settings a --through run takes from the recording (the rest stay at their defaults).
 _INHERITED = (
@@ -54,73 +54,6 @@ class Timeline:
     def of(cls, label: str, events: list[Event]) -> Timeline:
         """Compute the metrics of ``events``."""
         return cls(label, events, compute_metrics(events))
-
-
-def through_parser() -> argparse.ArgumentParser:
-    """The options one ``--through ENGINE`` run accepts."""
-    p = argparse.ArgumentParser(prog="--through ENGINE", add_help=False, argument_default=argparse.SUPPRESS)
-    p.add_argument("--turn-start-ms", type=int, metavar="MS")
-    p.add_argument("--eager-end-ms", type=int, metavar="MS")
-    p.add_argument("--end-ms", type=int, metavar="MS")
-    p.add_argument("--max-turn-s", type=float, metavar="S")
-    p.add_argument("--vad-threshold", type=float, metavar="P")
-    p.add_argument("--turn-start-threshold", type=float, metavar="X")
-    p.add_argument("--turn-eager-end-threshold", type=float, metavar="X")
-    p.add_argument("--turn-end-threshold", type=float, metavar="X")
-    p.add_argument("--turn-end-timeout-ms", type=int, metavar="MS")
-    p.add_argument("--stt-model", metavar="NAME")
-    p.add_argument("--language", metavar="CODE")
-    return p
-
-
-THROUGH_HELP = (
-    "run the recorded mic.wav through another STT engine (" + ", ".join(THROUGH_ENGINES) + ") and compare "
-    "turn timings; repeat for more configurations. Options after it apply to that run: --end-ms, "
-    "--eager-end-ms, --turn-start-ms, --max-turn-s, --vad-threshold, --turn-start-threshold, "
-    "--turn-eager-end-threshold, --turn-end-threshold, --turn-end-timeout-ms, --stt-model, --language"
-)
-
-
-def split_through(argv: Sequence[str]) -> tuple[list[str], list[ThroughConfig]]:
-    """Split ``argv`` into the main arguments and one :class:`ThroughConfig` per ``--through``."""
-    main: list[str] = []
-    configs: list[ThroughConfig] = []
-    parser = through_parser()
-    i = 0
-    args = list(argv)
-    while i < len(args):
-        arg = args[i]
-        if arg != "--through" and not arg.startswith("--through="):
-            main.append(arg)
-            i += 1
-            continue
-        if arg.startswith("--through="):
-            engine, i = arg.split("=", 1)[1], i + 1
-        else:
-            if i + 1 >= len(args):
-                raise ConfigError("--through needs an engine name: " + ", ".join(THROUGH_ENGINES))
-            engine, i = args[i + 1], i + 2
-        if engine not in THROUGH_ENGINES:
-            raise ConfigError(f"--through {engine}: unknown STT engine; choose one of {', '.join(THROUGH_ENGINES)}")
-        own: list[str] = []
-        # The run's options go up to the next --through or the first option it does not know.
-        while i < len(args) and args[i] != "--through" and not args[i].startswith("--through="):
-            name = args[i].split("=", 1)[0]
-            if not any(name in action.option_strings for action in parser._actions):
-                break
-            own.append(args[i])
-            if "=" not in args[i] and i + 1 < len(args):
-                own.append(args[i + 1])
-                i += 1
-            i += 1
-        try:
-            parsed, extra = parser.parse_known_args(own)
-        except SystemExit:
-            raise ConfigError(f"--through {engine}: bad option in {' '.join(own)}; see `voiceconsole replay --help`") from None
-        if extra:
-            raise ConfigError(f"--through {engine}: unknown option {extra[0]}; see `voiceconsole replay --help`")
-        configs.append(ThroughConfig(engine, vars(parsed)))
-    return main, configs
 
 
 def through_settings(recording: Recording, config: ThroughConfig) -> Settings:

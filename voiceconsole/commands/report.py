@@ -14,17 +14,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from voiceconsole.session.compare import (
-    THROUGH_HELP,
-    ComparisonRow,
-    Timeline,
-    align_turns,
-    run_all_through,
-    split_through,
-    timeline_letter,
-)
-from voiceconsole.session.metrics import METRICS, MetricSummary, TurnMetrics, format_ms
-from voiceconsole.session.recording import Recording, load_recording
+from voiceconsole.commands.compare import compare_runs, print_comparison
+from voiceconsole.commands.recordings import open_recording
+from voiceconsole.commands.tables import metric_cell, text_table
+from voiceconsole.commands.through import THROUGH_HELP, split_through
+from voiceconsole.session.compare import ComparisonRow, Timeline, timeline_letter
+from voiceconsole.session.metrics import METRICS, MetricSummary, TurnMetrics
+from voiceconsole.session.recording import Recording
 
 _TURN_COLUMNS = ("turn", "start_s", "end_s", *(m.key for m in METRICS), "transcript")
 
@@ -62,19 +58,8 @@ def summary_record(summary: dict[str, MetricSummary]) -> dict[str, dict[str, Any
     return out
 
 
-def _cell(info_unit: str, value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:g}" if info_unit == "count" else format_ms(value)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[int] = ()) -> list[str]:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [str(c).ljust(w) if i in left else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-    return lines
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def format_timeline(timeline: Timeline) -> list[str]:
@@ -86,63 +71,16 @@ def format_timeline(timeline: Timeline) -> list[str]:
             str(tm.turn),
             "—" if tm.start_audio_t is None else f"{tm.start_audio_t:.2f}",
             "—" if tm.end_audio_t is None else f"{tm.end_audio_t:.2f}",
-            *(_cell(m.unit, tm.value(m.key)) for m in METRICS),
+            *(metric_cell(m.unit, tm.value(m.key)) for m in METRICS),
             _clip(tm.transcript, 40),
         ])
-    lines = _table(header, rows, left=(len(header) - 1,)) if rows else ["(no turns)"]
+    lines = text_table(header, rows, left=(len(header) - 1,)) if rows else ["(no turns)"]
     lines.append("")
     srows = []
     for info in METRICS:
         s = timeline.metrics.summary[info.key]
-        srows.append([info.label, str(s.count), _cell(info.unit, s.p50), _cell(info.unit, s.p95), _cell(info.unit, s.max)])
-    lines.extend(_table(["metric", "turns", "p50", "p95", "max"], srows, left=(0,)))
-    return lines
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _side(turns: list[TurnMetrics]) -> tuple[str, str, str, str]:
-    if not turns:
-        return "—", "—", "—", "—"
-    numbers = "+".join(str(t.turn) for t in turns)
-    last = turns[-1]
-    return (
-        numbers,
-        format_ms(last.eager_end_delay),
-        format_ms(last.end_of_turn_delay),
-        str(sum(t.resumes for t in turns)),
-    )
-
-
-def format_comparison(timelines: Sequence[Timeline], rows: Sequence[ComparisonRow]) -> list[str]:
-    """Both (or all) timelines side by side, a row per group of overlapping turns, and the summaries."""
-    lines = [f"{timeline_letter(i)} = {t.label}" for i, t in enumerate(timelines)]
-    lines.append("")
-    header = ["audio s"]
-    for i in range(len(timelines)):
-        letter = timeline_letter(i)
-        header += [f"{letter} turn", f"{letter} stop→eager", f"{letter} stop→end", f"{letter} resumes"]
-    header.append("differences")
-    body = []
-    for row in rows:
-        cells = [f"{row.start:.2f}-{row.end:.2f}"]
-        for turns in row.turns:
-            cells += list(_side(turns))
-        cells.append("; ".join(row.differences()) or "same")
-        body.append(cells)
-    lines.extend(_table(header, body, left=(len(header) - 1,)) if body else ["(no turns)"])
-    lines.append("")
-    sheader = ["metric"] + [f"{timeline_letter(i)} p50/p95/max" for i in range(len(timelines))]
-    srows = []
-    for info in METRICS:
-        cells = [info.label]
-        for t in timelines:
-            s = t.metrics.summary[info.key]
-            cells.append("/".join(_cell(info.unit, v) for v in (s.p50, s.p95, s.max)) if s.count else "—")
-        srows.append(cells)
-    lines.extend(_table(sheader, srows, left=(0,)))
+        srows.append([info.label, str(s.count), *(metric_cell(info.unit, v) for v in (s.p50, s.p95, s.max))])
+    lines.extend(text_table(["metric", "turns", "p50", "p95", "max"], srows, left=(0,)))
     return lines
 
 
@@ -213,22 +151,19 @@ def main(argv: Sequence[str]) -> int:
     """Entry point of ``voiceconsole report``."""
     rest, configs = split_through(argv)
     args = build_parser().parse_args(rest)
-    recording = load_recording(args.dir)
-    if recording.truncated_last_line:
-        print(f"voiceconsole: note: {recording.path}: the last event line was cut short and is skipped", file=sys.stderr)
-    timelines = run_all_through(recording, configs) if configs else [Timeline.of(recording.label(), recording.events)]
-    rows = align_turns(timelines) if configs else None
+    recording = open_recording(args.dir)
+    rows: list[ComparisonRow] | None = None
+    if configs:
+        timelines, rows = compare_runs(recording, configs)
+    else:
+        timelines = [Timeline.of(recording.label(), recording.events)]
     if args.json:
         print(json.dumps(report_data(recording, timelines, rows), indent=2, ensure_ascii=False))
     elif args.csv:
         sys.stdout.write(report_csv(timelines))
     elif rows is not None:
-        print(f"turn-timing comparison of {recording.path} (aligned on mic audio time)")
-        print("\n".join(format_comparison(timelines, rows)))
+        print_comparison(recording, timelines, rows)
     else:
         print(f"turn timing of {recording.path}: {timelines[0].label}")
         print("\n".join(format_timeline(timelines[0])))
     return 0
-
-
-__all__ = ["build_parser", "format_comparison", "format_timeline", "main", "report_csv", "report_data"]

@@ -13,6 +13,10 @@ import argparse
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voiceconsole.config import Settings
 
 DEMO_WAV = "demo_turns.wav"
 DEMO_REPLIES = "demo_replies.txt"
@@ -24,6 +28,7 @@ def data_path(name: str) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """``voiceconsole demo`` arguments."""
     p = argparse.ArgumentParser(
         prog="voiceconsole demo",
         description="Open the console on a bundled sample conversation (offline engines, no sound card needed).",
@@ -34,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def demo_settings(argv: Sequence[str] = ()):  # -> Settings (imported lazily)
-    """The settings the demo runs with."""
+def demo_settings(argv: Sequence[str] = ()) -> Settings:
+    """The settings the demo runs with (config is imported here: ``--help`` stays light)."""
     from voiceconsole.config import Settings
 
     args = build_parser().parse_args(list(argv))
@@ -54,6 +59,7 @@ def demo_settings(argv: Sequence[str] = ()):  # -> Settings (imported lazily)
 
 def main(argv: Sequence[str] = ()) -> int:
     """Entry point of ``voiceconsole demo``."""
-    from voiceconsole.ui.app import run_app
+    settings = demo_settings(argv)  # first: --help and bad arguments need no UI
+    from voiceconsole.ui.app import run_app  # lazily: the console loads textual
 
-    return run_app(demo_settings(argv))
+    return run_app(settings)

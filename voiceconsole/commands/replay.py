@@ -9,7 +9,8 @@
 - ``--through ENGINE [options]`` (repeatable): run the recorded mic through other STT engine
   configurations and compare the turn timelines (a table headless, a comparison screen in the UI).
 
-The UI is imported only when it is used, so this module stays in the textual-free core.
+The replay screens (:mod:`voiceconsole.ui.replay`) are imported only when they are shown, so a
+headless replay loads no textual.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from voiceconsole.commands.compare import compare_runs, print_comparison
+from voiceconsole.commands.recordings import open_recording
+from voiceconsole.commands.through import THROUGH_HELP, split_through
 from voiceconsole.errors import ConfigError
-from voiceconsole.events import to_json
-from voiceconsole.session.compare import THROUGH_HELP, align_turns, run_all_through, split_through
+from voiceconsole.events import Event, to_json
 from voiceconsole.session.player import Player
-from voiceconsole.session.recording import Recording, load_recording
+from voiceconsole.session.recording import Recording
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,9 +60,9 @@ async def replay_headless(recording: Recording, out: TextIO, speed: float) -> in
     """Write every event as a JSON line to ``out`` on its recorded timing; returns the count."""
     written = 0
 
-    def deliver(event: object) -> None:
+    def deliver(event: Event) -> None:
         nonlocal written
-        out.write(to_json(event) + "\n")  # type: ignore[arg-type]
+        out.write(to_json(event) + "\n")
         out.flush()
         written += 1
 
@@ -67,7 +70,10 @@ async def replay_headless(recording: Recording, out: TextIO, speed: float) -> in
     return written
 
 
-def _open_out(target: str | None) -> tuple[TextIO, bool]:
+def open_events_output(target: str | None) -> tuple[TextIO, bool]:
+    """Where ``--events`` goes: stdout for None or ``-``, else the file opened for appending.
+
+    Returns the stream and whether the caller owns it (must close it)."""
     if target is None or target == "-":
         return sys.stdout, False
     try:
@@ -84,23 +90,17 @@ def main(argv: Sequence[str]) -> int:
         raise ConfigError(f"--speed {args.speed:g}: give 0 (as fast as possible) or a positive factor")
     if args.events and not args.no_ui:
         raise ConfigError("--events writes the headless replay: add --no-ui")
-    recording = load_recording(args.dir)
-    if recording.truncated_last_line:
-        print(f"voiceconsole: note: {recording.path}: the last event line was cut short and is skipped", file=sys.stderr)
+    recording = open_recording(args.dir)
     if configs:
-        timelines = run_all_through(recording, configs)
-        rows = align_turns(timelines)
+        timelines, rows = compare_runs(recording, configs)
         if args.no_ui:
-            from voiceconsole.session.report import format_comparison
-
-            print(f"turn-timing comparison of {recording.path} (aligned on mic audio time)")
-            print("\n".join(format_comparison(timelines, rows)))
+            print_comparison(recording, timelines, rows)
             return 0
         from voiceconsole.ui.replay import run_comparison_app
 
         return run_comparison_app(recording, timelines, rows, theme=args.theme)
     if args.no_ui:
-        out, owned = _open_out(args.events)
+        out, owned = open_events_output(args.events)
         try:
             asyncio.run(replay_headless(recording, out, args.speed))
         finally:
