@@ -107,6 +107,50 @@ def cpu_seconds() -> float:
     return t.user + t.system
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every live descendant of it (what psutil's ``children(recursive=True)`` finds,
+    read from /proc directly, so the project's environment needs no psutil)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone since listdir
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, ()))
+    return tree
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (all its threads), or ``None`` if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
+
+
+def tree_cpu_seconds(root: int) -> dict[int, float]:
+    """CPU seconds so far of every live process of the tree under ``root`` (root included)."""
+    times = {}
+    for pid in process_tree(root):
+        cpu = process_cpu_seconds(pid)
+        if cpu is not None:
+            times[pid] = cpu
+    return times
+
+
 def now() -> float:
     """The clock every latency here uses (CLOCK_MONOTONIC: the same across threads and processes)."""
     return time.monotonic()
