@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.cartesia_server import CartesiaServer, Fault, WhisperSegment
-from voiceconsole.engines.base import TtsError, TurnSettings
+from voiceconsole.engines.base import SttEngine, TtsEngine, TtsError, TurnSettings
 from voiceconsole.engines.cartesia.protocol import RetryPolicy, encode_audio
 from voiceconsole.engines.cartesia.socket import Timeouts
 from voiceconsole.engines.cartesia.stt_turns import CartesiaTurnsStt
@@ -557,6 +557,8 @@ def test_factory_builds_engines_from_settings_and_rejects_bad_options() -> None:
     tts = create_tts(Settings(tts="auto", voice="v1", tts_model="sonic-2", **base))  # type: ignore[arg-type]
     assert isinstance(tts, CartesiaTts) and tts.format.voice_id == "v1" and tts.format.model_id == "sonic-2"
     assert tts.socket.where == "ws://127.0.0.1:9/custom/tts"
+    # Every member the session uses is there (declared in the engine protocols, never probed).
+    assert isinstance(turns, SttEngine) and isinstance(whisper, SttEngine) and isinstance(tts, TtsEngine)
     bad = [
         Settings(stt="cartesia-turns", stt_encoding="mp3", **base),  # type: ignore[arg-type]
         Settings(stt="cartesia-turns", language="fr", **base),  # type: ignore[arg-type]
@@ -571,26 +573,23 @@ def test_factory_builds_engines_from_settings_and_rejects_bad_options() -> None:
         create_stt(Settings(stt="cartesia-turns"))
 
 
-async def test_audio_handed_over_without_yielding_keeps_its_order_through_an_outage() -> None:
+async def test_audio_sent_through_an_outage_keeps_its_order_and_is_replayed_before_new_audio() -> None:
     policy = RetryPolicy(initial_s=0.05, max_s=0.2)
     async with CartesiaServer(api_key=KEY, faults=[Fault(close_code=1011, close_at_s=0.2)]) as server:
         rec = Recorder()
         engine = turns_engine(server, policy=policy)
         await engine.start(rec)
         before = [block(0.01 * (i % 7)) for i in range(10)]
-        for i, b in enumerate(before):  # the two ways mixed: one stream, in order
-            if i % 2:
-                assert engine.send_audio_now(b)
-            else:
-                await engine.send_audio(b)
+        for b in before:
+            await engine.send_audio(b)
         await until(lambda: not engine.socket.connected)
         outage = [block(0.02 * (i + 1)) for i in range(5)]
         for b in outage:
-            assert engine.send_audio_now(b)  # nothing to wait for: held for the replay
+            await engine.send_audio(b)  # held for the replay: returns without waiting for the server
+        assert not engine.socket.connected and len(engine.streamer.buffer) == 5
         await until(lambda: engine.socket.connected)
         after = block(0.5)
-        if not engine.send_audio_now(after):  # held audio not replayed yet: that takes awaiting
-            await engine.send_audio(after)
+        await engine.send_audio(after)  # after the held audio, whether or not its replay has begun
         await until(lambda: len(server.connections) == 2 and len(server.connections[1].binary) >= 6)
         await engine.close()
     # (the silence watchdog may add zeros before the server closes)
@@ -600,21 +599,20 @@ async def test_audio_handed_over_without_yielding_keeps_its_order_through_an_out
     assert any("replayed 0.10 s" in w.message for w in rec.of(EngineWarning))
 
 
-async def test_audio_is_not_handed_over_without_yielding_while_another_send_is_in_flight() -> None:
+async def test_audio_waits_its_turn_behind_a_message_being_sent() -> None:
     async with CartesiaServer(api_key=KEY) as server:
         rec = Recorder()
         engine = turns_engine(server)
         await engine.start(rec)
         first, second = block(0.1), block(0.2)
         # Holding the socket's send lock stands for a command whose write waits on a full buffer:
-        # the audio must wait its turn on the awaited path, not jump it.
+        # the audio waits behind it, then goes out in order.
         async with engine.socket._send_lock:
-            assert engine.send_audio_now(first) is False
             pending = asyncio.ensure_future(engine.send_audio(first))
             await asyncio.sleep(0.05)
             assert not pending.done() and not server.connections[0].binary
         await pending
-        assert engine.send_audio_now(second)
+        await engine.send_audio(second)
         await until(lambda: len(server.connections[0].binary) >= 2)
         await engine.close()
     assert server.connections[0].audio_bytes == encode_audio(first, "pcm_s16le") + encode_audio(second, "pcm_s16le")

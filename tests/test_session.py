@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import numpy as np
 import pytest
@@ -200,58 +199,37 @@ class _CountingSource(SilenceSource):
             yield np.full_like(block, i / 1000)
 
 
-class _InlineStt(ScriptedStt):
-    """Takes blocks without yielding (as the Cartesia turns engine does), except every
-    ``refuse_every``-th offer, which must go the awaited way and waits ``slow_s`` there."""
+class _SlowStt(ScriptedStt):
+    """Every ``slow_every``-th send waits ``slow_s`` (a connection whose write buffer is full)."""
 
-    def __init__(self, script, refuse_every: int = 3, slow_s: float = 0.0) -> None:
+    def __init__(self, script, slow_every: int = 10, slow_s: float = 0.0) -> None:
         super().__init__(script)
-        self.refuse_every, self.slow_s = refuse_every, slow_s
-        self.offers = self.inline = self.awaited = 0
+        self.slow_every, self.slow_s = slow_every, slow_s
+        self.sends = self.slow_sends = 0
         self.in_flight = False
-        self.offered_while_in_flight = 0
-
-    def send_audio_now(self, samples: np.ndarray) -> bool:
-        self.offers += 1
-        if self.in_flight:
-            self.offered_while_in_flight += 1
-        if self.offers % self.refuse_every == 0:
-            return False
-        self.inline += 1
-        step = super().send_audio(samples)  # the fake's send never waits: run it to its end
-        with contextlib.suppress(StopIteration):
-            step.send(None)
-        return True
+        self.overlapping = 0
 
     async def send_audio(self, samples: np.ndarray) -> None:
-        self.awaited += 1
+        self.sends += 1
+        if self.in_flight:
+            self.overlapping += 1
         self.in_flight = True
         try:
-            if self.slow_s:
+            if self.sends % self.slow_every == 0:
+                self.slow_sends += 1
                 await asyncio.sleep(self.slow_s)
             await super().send_audio(samples)
         finally:
             self.in_flight = False
 
 
-async def test_blocks_taken_without_yielding_give_the_same_run_as_the_stt_stage() -> None:
-    plain, plain_events = make_session()
-    await plain.run()
-    inline, inline_events = make_session()
-    inline.stt = _InlineStt(list(TURN_SCRIPT))
-    await inline.run()
-    assert inline.stt.inline > 0 and inline.stt.awaited > 0
-    assert np.array_equal(np.concatenate(inline.stt.chunks), np.concatenate(plain.stt.chunks))
-    assert [to_json(e) for e in inline_events] == [to_json(e) for e in plain_events]
-
-
 async def test_blocks_wait_behind_a_send_in_flight_and_keep_their_order() -> None:
-    # Real time: the awaited send of every 10th block takes 3 blocks' time; the blocks captured
-    # meanwhile queue behind it (never offered for the no-wait path) and reach the engine in order.
+    # Real time: every 10th send takes 3 blocks' time; the blocks captured meanwhile queue
+    # behind it (the STT stage awaits one send at a time) and reach the engine in order.
     session = Session(
         source=_CountingSource(16000, duration_s=1.0),
         sink=NullSink(16000),
-        stt=_InlineStt([], refuse_every=10, slow_s=0.06),
+        stt=_SlowStt([], slow_every=10, slow_s=0.06),
         tts=ToneTts(),
         responder=EchoResponder(),
         reference_vad=EdgeVad([]),
@@ -262,6 +240,26 @@ async def test_blocks_wait_behind_a_send_in_flight_and_keep_their_order() -> Non
     values = [round(float(c[0]) * 1000) for c in stt.chunks]
     blocks = [v for v in values if v > 0]  # the trailing silence after the file is zeros
     assert blocks == list(range(1, 51))
-    assert stt.offered_while_in_flight == 0
-    assert stt.awaited > stt.offers // 10  # blocks did queue behind the slow sends
+    assert stt.overlapping == 0 and stt.slow_sends >= 5
+    assert stt.sends == len(stt.chunks)
     assert session.audio_samples_sent == sum(c.shape[0] for c in stt.chunks)
+
+
+def test_every_engine_has_every_member_the_session_uses() -> None:
+    from voiceconsole.engines.base import SttEngine, TtsEngine
+    from voiceconsole.engines.local_stt import LocalSttEngine
+    from voiceconsole.engines.local_tts import LocalTtsEngine
+
+    for stt in (ScriptedStt([]), LocalSttEngine()):
+        assert isinstance(stt, SttEngine), type(stt).__name__
+    for tts in (ToneTts(), LocalTtsEngine()):
+        assert isinstance(tts, TtsEngine), type(tts).__name__
+
+    class Deaf:  # no send_audio: not an STT engine
+        name, sample_rate = "deaf", 16000
+
+        async def start(self, emit) -> None: ...
+        async def update_turn_settings(self, settings) -> None: ...
+        async def close(self) -> None: ...
+
+    assert not isinstance(Deaf(), SttEngine)

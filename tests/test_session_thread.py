@@ -149,10 +149,94 @@ async def test_the_console_takes_level_readings_in_at_each_frame() -> None:
     controller, events, app = threaded_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, events, lambda e: e.type == "session.start")
-        assert app._drain_bus is not None and AudioLevel in controller.bus._lazy
+        assert AudioLevel in controller.bus.lazily_delivered  # the app asked for it
         await wait_for(pilot, events, lambda e: e.type == "audio.level" and e.source == "mic")
         await pilot.pause(0.3)  # several frames
         emitted = [e for e in events if e.type == "audio.level" and e.source == "mic"]
         assert app.model.last_level.get("mic") is not None
         assert app.model.now_audio_t >= emitted[0].audio_t
         await pilot.press("q")
+
+
+CONTROLLER_MEMBERS = {
+    "interrupt", "set_muted", "say", "update_turn_settings", "request_stop", "run",
+    "muted", "running", "clock", "options", "meters", "bus",
+}
+
+
+def test_a_session_and_a_session_thread_are_both_controllers_with_every_member() -> None:
+    import inspect
+
+    from tests.test_session import make_session
+    from voiceconsole.session.controller import (
+        BargeInOptions,
+        BatchedEventSource,
+        ClockReader,
+        Controller,
+        EventSource,
+        Meters,
+        MeterSlotReader,
+    )
+
+    assert {name for name in vars(Controller) if not name.startswith("_")} == CONTROLLER_MEMBERS
+    session, _ = make_session()
+    thread = SessionThread(session)
+    for controller in (session, thread):
+        assert isinstance(controller, Controller), type(controller).__name__
+        for name in CONTROLLER_MEMBERS:
+            declared = getattr(Controller, name)
+            if isinstance(declared, property):
+                assert not callable(getattr(controller, name)), name
+                continue
+            implemented = getattr(controller, name)
+            assert inspect.iscoroutinefunction(implemented) == inspect.iscoroutinefunction(declared), name
+            wanted = list(inspect.signature(declared).parameters)[1:]  # without self
+            assert list(inspect.signature(implemented).parameters) == wanted, name
+        assert isinstance(controller.clock, ClockReader) and isinstance(controller.clock.now(), float)
+        assert isinstance(controller.options, BargeInOptions)
+        assert isinstance(controller.meters, Meters)
+        for slot in (controller.meters.mic, controller.meters.speaker):
+            assert isinstance(slot, MeterSlotReader) and slot.take_levels() == (slot.rms_dbfs, slot.peak_dbfs)
+        assert isinstance(controller.bus, EventSource)
+        assert controller.muted is False and controller.running is False
+    assert isinstance(thread.bus, BatchedEventSource) and not isinstance(session.bus, BatchedEventSource)
+
+    class NoRun:  # a stand-in that lacks a member is not a controller
+        def __init__(self) -> None:
+            for name in CONTROLLER_MEMBERS - {"run"}:
+                setattr(self, name, getattr(session, name))
+
+    assert not isinstance(NoRun(), Controller)
+
+
+def test_bad_turn_settings_given_to_a_session_thread_fail_at_once_in_the_caller() -> None:
+    import pytest
+
+    from tests.test_session import make_session
+    from voiceconsole.engines.base import TurnSettings
+
+    session, _ = make_session()
+    thread = SessionThread(session)
+    with pytest.raises(ValueError, match="eager end silence"):
+        thread.update_turn_settings(TurnSettings(eager_end_silence_ms=900, end_silence_ms=800))
+
+
+async def test_a_session_thread_lowers_the_switch_interval_while_it_runs_and_restores_it_after() -> None:
+    import sys
+
+    from tests.test_session import make_session
+    from voiceconsole.session.threaded import SWITCH_INTERVAL_S
+
+    session, _ = make_session()
+    during: list[float] = []
+    session.bus.add_listener(lambda e: during.append(sys.getswitchinterval()))
+    before = sys.getswitchinterval()
+    assert before > SWITCH_INTERVAL_S
+    await SessionThread(session).run()
+    assert during and set(during) == {SWITCH_INTERVAL_S}
+    assert sys.getswitchinterval() == before
+    untouched, _ = make_session()
+    seen: list[float] = []
+    untouched.bus.add_listener(lambda e: seen.append(sys.getswitchinterval()))
+    await SessionThread(untouched, switch_interval_s=None).run()
+    assert set(seen) == {before} and sys.getswitchinterval() == before

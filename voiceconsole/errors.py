@@ -11,6 +11,9 @@ class UserError(Exception):
     """
 
     exit_code = 2
+    reported: bool = False
+    """True once the error has already been shown as an ``engine.error`` event (set by an
+    engine that reported it itself), so the session does not show it twice."""
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))

@@ -6,6 +6,10 @@ at the moment it is emitted (Cartesia's events carry no timestamps, so arrival i
 
 A TTS engine turns one reply's text into a stream of :class:`TtsChunk`, and can cancel a reply
 mid-stream.
+
+:class:`SttEngine` and :class:`TtsEngine` declare every member the session uses on an engine;
+the session calls nothing else and probes for nothing optional. Every engine implements all of
+them (a test checks the built-in ones).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -88,21 +92,27 @@ class TurnSettings:
         return dataclasses.asdict(self)
 
 
+@runtime_checkable
 class SttEngine(Protocol):
     """Speech to text with turn detection."""
 
     name: str
+    """Shown in events and the UI (``"cartesia-turns"``, ``"local"``)."""
     sample_rate: int
+    """The rate of the audio :meth:`send_audio` takes; the session resamples the mic to it."""
 
     async def start(self, emit: Emit) -> None:
         """Connect or load models; emit ``EngineState`` as it goes. Raise ``UserError`` if fatal."""
         ...
 
     async def send_audio(self, samples: np.ndarray) -> None:
-        """Hand over float32 mono samples at ``sample_rate``.
+        """Hand over float32 mono samples at ``sample_rate``; the session awaits this for every
+        mic block, in order, and sends the next block only once it returns.
 
         Local engines process them before returning (in a worker thread, never on the event
-        loop), so in virtual time every event is stamped with the audio that caused it.
+        loop), so in virtual time every event is stamped with the audio that caused it. Network
+        engines return once the audio is handed to the connection (or held during an outage);
+        they never wait for the server's answer.
         """
         ...
 
@@ -126,11 +136,14 @@ class TtsChunk:
     words: tuple[WordTiming, ...] = ()
 
 
+@runtime_checkable
 class TtsEngine(Protocol):
     """Text to speech, one reply at a time, cancellable."""
 
     name: str
+    """Shown in events and the UI (``"cartesia"``, ``"local"``)."""
     sample_rate: int
+    """The rate of the :class:`TtsChunk` audio; the session resamples it to the speaker's."""
 
     async def start(self, emit: Emit) -> None:
         """Connect or load; emit ``EngineState``. Raise ``UserError`` if fatal."""

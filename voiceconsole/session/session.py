@@ -1,8 +1,7 @@
 """The session: source -> resample -> levels + reference VAD -> STT -> responder -> TTS -> sink.
 
 Every stage is an asyncio task fed by a queue; stages never reach into each other's state.
-A mic block whose STT engine can take it without waiting (``send_audio_now``) while nothing is
-queued for the STT stage is handled where it arrives instead, in the same order.
+The STT stage awaits the engine's ``send_audio`` for every mic block, in order.
 Events are stamped here (``t`` from the session clock, ``audio_t`` from the mic audio handed to
 the STT engine) and published on the :class:`EventBus`.
 
@@ -134,7 +133,7 @@ class Session:
         self.turn_settings = turn_settings or TurnSettings()
         self.bus = bus or EventBus()
         self.playback = PlaybackBuffer(sink.sample_rate)
-        self.meters = _Meters()
+        self.meters = SessionMeters()
         self.muted = False
         self.stt_rate = stt.sample_rate
         self.audio_samples_sent = 0
@@ -145,11 +144,6 @@ class Session:
         self._speaker_levels = LevelWindow(sink.sample_rate, self.options.level_interval_s)
         self._silence = np.zeros(0, dtype=np.float32)
         self._stt_q: asyncio.Queue[np.ndarray] = asyncio.Queue()
-        self._stt_queued = 0  # blocks put on _stt_q and not yet done by the STT stage
-        self._stt_send_now: Callable[[np.ndarray], bool] | None = None
-        """The STT engine's ``send_audio_now(samples) -> bool``, if it has one (set by :meth:`run`):
-        an engine that can take a block without yielding (False: nothing done, use
-        ``send_audio``); its blocks skip the hop through the STT stage."""
         self._respond_q: asyncio.Queue[TurnEnd] = asyncio.Queue()
         self._tts_q: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._next_reply = 0
@@ -234,7 +228,6 @@ class Session:
         """Run until the input ends (file) or :meth:`request_stop`; then close everything."""
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
-        self._stt_send_now = getattr(self.stt, "send_audio_now", None)
         self.running = True
         self.emit(
             SessionStarted,
@@ -299,7 +292,7 @@ class Session:
             try:
                 await engine.start(self.emit)
             except UserError as exc:
-                if not getattr(exc, "reported", False):  # engines that emitted their own engine.error
+                if not exc.reported:  # an engine that emitted its own engine.error set this
                     self.emit(EngineError, role=role, engine=engine.name, message=str(exc), fatal=True)
                 raise
 
@@ -386,9 +379,7 @@ class Session:
         level = self._mic_levels.add_stats(*stats, samples.size)
         if level is not None:
             self.emit(AudioLevel, source="mic", rms_dbfs=level[0], peak_dbfs=level[1])
-        if self._stt_queued or not self._stt_block_now(samples):
-            self._stt_queued += 1
-            self._stt_q.put_nowait(samples)
+        self._stt_q.put_nowait(samples)
 
     def _reply_audible(self) -> bool:
         """Whether reply audio is playing or may still be echoing back into the mic."""
@@ -482,32 +473,13 @@ class Session:
                     await self._send_to_stt(samples)
                 self._after_stt(samples)
             finally:
-                self._stt_queued -= 1
                 self._stt_q.task_done()
-
-    def _stt_block_now(self, samples: np.ndarray) -> bool:
-        """What the STT stage does with a block, done here and now when nothing is queued for
-        it and the engine can take the block without waiting (``send_audio_now``): no hop
-        through the queue to the stage's task. False, with nothing done, otherwise."""
-        send_now = self._stt_send_now
-        if send_now is None:
-            return False
-        self.audio_samples_sent += samples.shape[0]
-        if not self._stt_failed:
-            try:
-                if not send_now(samples):
-                    self.audio_samples_sent -= samples.shape[0]
-                    return False
-            except Exception as exc:
-                self._stt_error(exc)
-        self._after_stt(samples)
-        return True
 
     def _after_stt(self, samples: np.ndarray) -> None:
         for tap in self.audio_taps:
             tap("mic", samples, self.stt_rate)
-        # The reference VAD runs inline once the audio is on the wire: Silero takes about
-        # 0.1-0.5 ms per 32 ms frame, far less than a hop to a worker thread and back costs.
+        # The reference VAD runs inline once the audio is on the wire: a Silero frame costs
+        # less than a hop to a worker thread and back would.
         for edge in self.reference_vad.process(samples):
             kind = SpeechStarted if edge.kind == "start" else SpeechStopped
             self.emit(kind, speech_audio_t=edge.speech_audio_t)
@@ -619,9 +591,13 @@ class Session:
 
 
 @dataclass
-class _Meters:
+class SessionMeters:
+    """The session's level meters, written as audio flows and polled by the UI."""
+
     mic: MeterSlot = field(default_factory=MeterSlot)
+    """The mic audio as handed to the STT engine (silence while muted)."""
     speaker: MeterSlot = field(default_factory=MeterSlot)
+    """The reply audio as played."""
 
 
 def make_clock(virtual: bool) -> Clock:
@@ -629,4 +605,4 @@ def make_clock(virtual: bool) -> Clock:
     return VirtualClock() if virtual else RealClock()
 
 
-__all__ = ["Session", "SessionOptions", "SpeechDetector", "make_clock"]
+__all__ = ["Session", "SessionMeters", "SessionOptions", "SpeechDetector", "make_clock"]

@@ -1,8 +1,8 @@
 """Running a :class:`~voiceconsole.session.session.Session` on its own thread and event loop.
 
-The console paints on its own event loop; a paint of a few milliseconds must not delay the
-capture -> STT path. :class:`SessionThread` runs the session on a thread of its own with its own
-asyncio loop and is a drop-in controller for the UI:
+The console paints on its own event loop; a paint must not delay the capture -> STT path.
+:class:`SessionThread` runs the session on a thread of its own with its own asyncio loop and
+satisfies :class:`~voiceconsole.session.controller.Controller`, as the session itself does:
 
 * commands (``interrupt``, ``set_muted``, ``say``, ``update_turn_settings``, ``request_stop``)
   may be called from any thread; they run on the session's loop (``call_soon_threadsafe``);
@@ -17,6 +17,10 @@ asyncio loop and is a drop-in controller for the UI:
 * ``await run()`` (on the consumer's loop) starts the thread and returns once the session has
   stopped and its thread has ended (engines closed), re-raising the session's error.
 
+One process-wide setting is changed, explicitly and only while a session thread runs: the
+interpreter's thread switch interval (see :class:`SwitchInterval`); the value before is
+restored when the last session thread ends.
+
 No textual import: this is core code.
 """
 
@@ -26,21 +30,58 @@ import asyncio
 import concurrent.futures
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
+from voiceconsole.clock import Clock
+from voiceconsole.engines.base import TurnSettings
 from voiceconsole.events import Event
+from voiceconsole.session.bus import EventBus
+from voiceconsole.session.session import Session, SessionMeters, SessionOptions
 
 Listener = Callable[[Event], None]
 
 SWITCH_INTERVAL_S = 0.001
-"""The interpreter's thread switch interval while a session thread runs (see :meth:`SessionThread.start`)."""
+"""The interpreter's thread switch interval while a session thread runs (the default is 5 ms)."""
+
+
+class SwitchInterval:
+    """Lowers ``sys.setswitchinterval`` while at least one holder is active; restores it after.
+
+    A thread waiting for the GIL gets it after at most the switch interval: with the UI
+    painting on the main thread, the session thread's capture -> STT path would otherwise wait
+    up to a whole default slice for it. Holders nest (two session threads at once): the first
+    :meth:`acquire` saves the interpreter's value, the last :meth:`release` puts it back.
+    """
+
+    _lock = threading.Lock()
+    _holders = 0
+    _saved = 0.0
+
+    @classmethod
+    def acquire(cls, interval_s: float) -> None:
+        """Lower the switch interval to ``interval_s`` (never raise it) until :meth:`release`."""
+        with cls._lock:
+            if cls._holders == 0:
+                cls._saved = sys.getswitchinterval()
+            cls._holders += 1
+            sys.setswitchinterval(min(sys.getswitchinterval(), interval_s))
+
+    @classmethod
+    def release(cls) -> None:
+        """End one :meth:`acquire`; the last one restores the value saved by the first."""
+        with cls._lock:
+            if cls._holders == 0:
+                return
+            cls._holders -= 1
+            if cls._holders == 0:
+                sys.setswitchinterval(cls._saved)
 
 
 class ThreadedEvents:
     """The session's events, delivered on the loop each listener was added from."""
 
-    def __init__(self, session_bus: Any) -> None:
+    def __init__(self, session_bus: EventBus) -> None:
         self._session_bus = session_bus
         self._lock = threading.Lock()
         self._pending: list[Event] = []
@@ -61,10 +102,15 @@ class ThreadedEvents:
             self._attached = True
             self._session_bus.add_listener(self._on_session_event)
 
-    def deliver_lazily(self, types: frozenset[type[Event]] | set[type[Event]]) -> None:
+    def deliver_lazily(self, types: Collection[type[Event]]) -> None:
         """Events of ``types`` do not wake the consumer: call :meth:`drain` (on its loop) to
         have them delivered, as it does before each frame; any other event delivers them too."""
         self._lazy = frozenset(types)
+
+    @property
+    def lazily_delivered(self) -> frozenset[type[Event]]:
+        """The event types given to :meth:`deliver_lazily` (none until then)."""
+        return self._lazy
 
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``."""
@@ -74,9 +120,8 @@ class ThreadedEvents:
     def _on_session_event(self, event: Event) -> None:
         # On the session thread: queue it; for the first event since the last drain that is
         # not delivered lazily, wake the consumer once the session's loop has finished what it
-        # is doing (its next turn), not in the middle of it:
-        # a consumer woken at once wants the GIL back within the switch interval, and the two
-        # threads would trade it (each time with cold caches) while a 20 ms block is processed.
+        # is doing (its next turn), not in the middle of it: a consumer woken at once wants
+        # the GIL back, and the two threads would trade it while a mic block is processed.
         with self._lock:
             self._pending.append(event)
             wake = not self._wake_due and type(event) not in self._lazy
@@ -111,8 +156,15 @@ class ThreadedEvents:
 class SessionThread:
     """A session running on its own thread; see the module docstring."""
 
-    def __init__(self, session: Any, *, name: str = "vc-session") -> None:
+    def __init__(
+        self, session: Session, *, name: str = "vc-session", switch_interval_s: float | None = SWITCH_INTERVAL_S
+    ) -> None:
+        """``switch_interval_s``: the interpreter's switch interval while the thread runs
+        (restored after); None leaves it alone."""
+        if switch_interval_s is not None and not switch_interval_s > 0:
+            raise ValueError("switch_interval_s must be a positive number of seconds (or None)")
         self.session = session
+        self.switch_interval_s = switch_interval_s
         self.bus = ThreadedEvents(session.bus)
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -124,12 +176,12 @@ class SessionThread:
     # --- what the UI reads ------------------------------------------------------------------
 
     @property
-    def meters(self) -> Any:
+    def meters(self) -> SessionMeters:
         """The session's level meters (polled by the UI)."""
         return self.session.meters
 
     @property
-    def options(self) -> Any:
+    def options(self) -> SessionOptions:
         """The session's options (``auto_barge_in`` is toggled from the UI)."""
         return self.session.options
 
@@ -139,7 +191,7 @@ class SessionThread:
         return bool(self.session.muted)
 
     @property
-    def clock(self) -> Any:
+    def clock(self) -> Clock:
         """The session clock."""
         return self.session.clock
 
@@ -175,8 +227,9 @@ class SessionThread:
         """Queue ``text`` for the bot to speak (the reply number arrives as ``tts.queued``)."""
         self.call_soon(self.session.say, text)
 
-    def update_turn_settings(self, settings: Any) -> None:
-        """Change the STT engine's turn settings."""
+    def update_turn_settings(self, settings: TurnSettings) -> None:
+        """Change the STT engine's turn settings; bad values raise ``ValueError`` here, at once."""
+        settings.validate()
         self.call_soon(self.session.update_turn_settings, settings)
 
     def request_stop(self, reason: str = "quit") -> None:
@@ -189,9 +242,8 @@ class SessionThread:
         """Start the session's thread (at most once)."""
         if self._thread is not None:
             return
-        # A thread waiting for the GIL gets it after at most this interval (default 5 ms): keep
-        # the capture -> STT path from waiting a whole default slice behind a UI paint.
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+        if self.switch_interval_s is not None:
+            SwitchInterval.acquire(self.switch_interval_s)
         self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
         self._thread.start()
 
@@ -213,9 +265,15 @@ class SessionThread:
         try:
             asyncio.run(self._serve())
         except BaseException as exc:  # handed to whoever awaits run()
+            self._release_switch_interval()
             self._done.set_exception(exc)
         else:
+            self._release_switch_interval()
             self._done.set_result(None)
+
+    def _release_switch_interval(self) -> None:
+        if self.switch_interval_s is not None:
+            SwitchInterval.release()
 
     async def _serve(self) -> None:
         with self._lock:
@@ -231,4 +289,4 @@ class SessionThread:
                 self._loop = None
 
 
-__all__ = ["SessionThread", "ThreadedEvents"]
+__all__ = ["SWITCH_INTERVAL_S", "SessionThread", "SwitchInterval", "ThreadedEvents"]

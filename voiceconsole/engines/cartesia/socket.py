@@ -14,21 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.protocol import State
-
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # websockets built without its C extension
-    from websockets.utils import apply_mask
 
 from voiceconsole import __version__
 from voiceconsole.engines.base import Emit
@@ -194,7 +186,7 @@ class CartesiaSocket:
                 if not exc.retryable or attempt >= self.policy.start_attempts:
                     self._fail(exc)
                     error = EngineUnavailable(f"{self.engine}: {exc.message}" + (f"; {exc.hint}" if exc.hint else ""))
-                    error.reported = True  # type: ignore[attr-defined]  # the engine.error is out already
+                    error.reported = True  # the engine.error is out already
                     raise error from None
                 delay = self._delay(exc, attempt)
                 self._state("reconnecting", f"{exc.message}; retry {attempt} in {delay:.1f} s")
@@ -293,21 +285,8 @@ class CartesiaSocket:
         except ConnectionClosed:
             return False
 
-    def send_now(self, data: str | bytes) -> bool | None:
-        """Send one message without yielding to the event loop.
-
-        True: sent; False: not connected or the send failed (as :meth:`send`); ``None``:
-        nothing was done because sending now would have to wait (another send in progress, the
-        write buffer full, the connection closing): ``await send(data)`` instead.
-        """
-        ws = self._ws
-        if ws is None or self.state != "connected":
-            return False
-        if self._send_lock.locked():
-            return None
-        return _write_now(ws, data)
-
     async def _receive(self, ws: ClientConnection) -> None:
+        ended: ConnectionClosed | None = None
         try:
             while True:
                 message = await ws.recv()
@@ -316,11 +295,11 @@ class CartesiaSocket:
                 except Exception as exc:  # a bug in handling one message must not stop the stream
                     logging.getLogger(__name__).exception("handling a %s message failed", self.engine)
                     self.warn(f"could not handle a server message ({type(exc).__name__})")
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as closed:
+            ended = closed
         code, reason = ws.close_code, ws.close_reason or ""
-        sent = getattr(ws.protocol, "close_sent", None)
-        if ws.protocol.close_rcvd is None and sent is not None and sent.code == 1011:
+        if ended is not None and ended.rcvd is None and ended.sent is not None and ended.sent.code == 1011:
+            # websockets closes with 1011 itself when a keepalive ping goes unanswered.
             code, reason = 1011, "the server stopped answering keepalive pings"
         if self._ws is ws:
             self._ws = None
@@ -407,63 +386,6 @@ class CartesiaSocket:
         self._ws = None
         if self.state != "failed":
             self._state("closed")
-
-
-class _FrameMasker:
-    """Client data frames for :func:`_write_now`: FIN + binary opcode, the length, a fresh
-    random masking key (drawn from ``os.urandom`` 4 KiB at a time) and the masked payload."""
-
-    def __init__(self) -> None:
-        self._keys = b""
-        self._next = 0
-
-    def binary_frame(self, payload: bytes) -> bytes:
-        """One masked, unfragmented binary frame carrying ``payload``."""
-        if self._next >= len(self._keys):
-            self._keys, self._next = os.urandom(4096), 0
-        key = self._keys[self._next : self._next + 4]
-        self._next += 4
-        n = len(payload)
-        if n < 126:
-            head = struct.pack("!BB", 0x82, 0x80 | n)
-        elif n < 65536:
-            head = struct.pack("!BBH", 0x82, 0x80 | 126, n)
-        else:
-            head = struct.pack("!BBQ", 0x82, 0x80 | 127, n)
-        return b"".join((head, key, apply_mask(payload, key)))
-
-
-_MASKER = _FrameMasker()
-
-
-def _write_now(ws: ClientConnection, data: str | bytes) -> bool | None:
-    """What ``await ws.send(data)`` does when it would not wait: frame the message and write it
-    to the transport (websockets' send adds two coroutines, a generator-based context manager
-    and a drain check for every 20 ms audio block). ``None`` whenever the public path could
-    wait, or this websockets lacks the attributes relied on."""
-    try:
-        if ws.send_in_progress is not None or ws.paused or ws.protocol.state is not State.OPEN:
-            return None
-        if ws.transport.is_closing():
-            return None
-        if isinstance(data, str):
-            ws.protocol.send_text(data.encode())
-        elif ws.protocol.extensions or ws.protocol.writes:  # (no extension is ever negotiated)
-            ws.protocol.send_binary(data)
-        else:
-            # The frame written here, as websockets would serialize it (RFC 6455 5.2): the
-            # same bytes on the wire without a Frame object, a BytesIO and a getrandom call.
-            ws.transport.write(_MASKER.binary_frame(data))
-            return True
-    except AttributeError:
-        return None
-    try:
-        ws.send_data()
-    except Exception as exc:  # as websockets' send: the connection is broken; it will close
-        ws.set_connection_exc(exc)
-        ws.transport.abort()
-        return False
-    return True
 
 
 async def _abort(ws: ClientConnection) -> None:

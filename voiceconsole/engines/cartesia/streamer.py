@@ -61,12 +61,17 @@ class AudioStreamer:
         return n_bytes / self._bytes_per_second
 
     async def send(self, samples: np.ndarray) -> None:
-        """Send one block (replaying held audio first); hold it if the connection is down."""
+        """Send one block (replaying held audio first); hold it if the connection is down.
+
+        Returns once the websocket has taken the frame; it waits only when it must: behind a
+        replay, a watchdog fill or another message being sent, or while the connection's write
+        buffer is full (websockets' backpressure).
+        """
         await self._send_bytes(self.encode(samples))
 
     def encode(self, samples: np.ndarray) -> bytes:
-        """``encode_audio(samples, encoding)``; 16-bit PCM from float32 mono in scratch arrays
-        kept between blocks (four in-place ufuncs, no temporaries: this runs every 20 ms)."""
+        """``encode_audio(samples, encoding)``; 16-bit PCM from float32 mono is made in scratch
+        arrays kept between blocks, since this runs for every mic block."""
         if self.encoding != "pcm_s16le" or samples.dtype != np.float32 or samples.ndim != 1:
             return encode_audio(samples, self.encoding)
         n = samples.shape[0]
@@ -79,28 +84,6 @@ class AudioStreamer:
         np.maximum(scaled, -_FULL_SCALE, out=scaled)
         np.rint(scaled, out=self._pcm, casting="unsafe")  # whole numbers in int16 range: exact
         return self._pcm.tobytes()
-
-    def send_now(self, samples: np.ndarray) -> bool:
-        """:meth:`send` without yielding to the event loop, when it would not have to wait.
-
-        False, with nothing done, when it would (a replay or a watchdog fill in progress, held
-        audio to replay first, a socket send that must wait): ``await send(samples)`` instead.
-        """
-        if self._lock.locked():
-            return False
-        held = len(self.buffer)
-        if held and self._socket.connected:
-            return False  # replaying the held audio first takes awaiting
-        frame = self.encode(samples)
-        sent = False if held else self._socket.send_now(frame)
-        if sent is None:
-            return False
-        self._last_sent = asyncio.get_running_loop().time()
-        if sent:
-            self.bytes_sent += len(frame)
-        else:
-            self._hold(frame)
-        return True
 
     async def _send_bytes(self, frame: bytes) -> None:
         async with self._lock:

@@ -81,11 +81,6 @@ class CartesiaTurnsStt(CartesiaSttBase):
         """Hand the block to the socket (held during an outage); never waits for the server."""
         await self.streamer.send(samples)
 
-    def send_audio_now(self, samples: np.ndarray) -> bool:
-        """:meth:`send_audio` without yielding to the event loop, when it would not have to
-        wait; False, with nothing done, when it would (then ``await send_audio(samples)``)."""
-        return self.streamer.send_now(samples)
-
     async def update_turn_settings(self, settings: TurnSettings) -> None:
         """Retune turn detection: a ``config`` command now, and the query of any reconnect."""
         settings.validate()
