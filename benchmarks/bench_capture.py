@@ -20,7 +20,12 @@ import time
 from typing import Any
 
 from benchmarks.common import Figure, distribution
-from benchmarks.live import cartesia_settings, install_timed_capture, run_with, use_virtual_audio
+from benchmarks.live import (
+    cartesia_settings,
+    install_timed_capture,
+    run_with,
+    use_virtual_audio,
+)
 
 WARMUP_S = 1.0
 

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidStatus,
+    InvalidURI,
+)
 
 from voiceconsole import __version__
 from voiceconsole.engines.base import Emit

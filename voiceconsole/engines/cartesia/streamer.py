@@ -20,7 +20,6 @@ from voiceconsole.engines.cartesia.outage import OutageBuffer
 from voiceconsole.engines.cartesia.protocol import bytes_per_sample, encode_audio
 from voiceconsole.engines.cartesia.socket import CartesiaSocket
 
-
 _FULL_SCALE = np.float32(32767.0)
 
 

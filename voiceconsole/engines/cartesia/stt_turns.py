@@ -19,7 +19,13 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection
 
 from voiceconsole.engines.base import Emit, TurnSettings
-from voiceconsole.engines.cartesia.errors import AuthError, CartesiaError, ProtocolError, RejectedError, ServerError
+from voiceconsole.engines.cartesia.errors import (
+    AuthError,
+    CartesiaError,
+    ProtocolError,
+    RejectedError,
+    ServerError,
+)
 from voiceconsole.engines.cartesia.protocol import (
     TURNS_PATH,
     Connected,
