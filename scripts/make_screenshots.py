@@ -71,10 +71,9 @@ async def take(shot: Shot, themes) -> str:
         app = ReplayConsoleApp(recording, paused=True, theme=shot.theme, themes=themes)
     else:
         clock = scene.clock()
-        controller = ScriptedController(clock)
+        controller = ScriptedController(clock, scene.events)
         settings = type("ShotSettings", (), {"theme": shot.theme, "record": None})()
         app = VoiceConsoleApp(controller, settings=settings, clock=clock, events=scene.events, themes=themes)
-        controller.emit = app.feed
     async with app.run_test(size=shot.size) as pilot:
         await pilot.pause()
         if isinstance(app, ReplayConsoleApp) and shot.replay_at is not None:

@@ -9,11 +9,12 @@ session would emit, so keys change the screen in scripted runs too.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from voiceconsole.clock import VirtualClock
+from voiceconsole.session.bus import EventBus
 from voiceconsole.events import (
     AudioLevel,
     EngineError,
@@ -294,23 +295,55 @@ SCENES: dict[str, Callable[[], Scene]] = {
 }
 
 
+class ScriptedMeterSlot:
+    """A level meter standing at the last level a scene read."""
+
+    def __init__(self) -> None:
+        self.levels = (-math.inf, -math.inf)
+        self.clips = 0
+
+    def take_levels(self) -> tuple[float, float]:
+        return self.levels
+
+
+class ScriptedMeters:
+    """The scene's mic and speaker meters."""
+
+    def __init__(self, events: Iterable[Event]) -> None:
+        self.mic = ScriptedMeterSlot()
+        self.speaker = ScriptedMeterSlot()
+        for event in events:
+            if isinstance(event, AudioLevel):
+                slot = self.mic if event.source == "mic" else self.speaker
+                slot.levels = (event.rms_dbfs, event.peak_dbfs)
+
+
+class ScriptedOptions:
+    auto_barge_in = True
+
+
 class ScriptedController:
-    """Takes the console's commands and answers with the events a session would emit.
+    """A :class:`~voiceconsole.session.controller.Controller` that takes the console's commands
+    and answers on its bus with the events a session would emit (stamped by ``clock``); its
+    meters stand at the last levels of ``events`` (the scene the console shows)."""
 
-    ``emit`` receives each event (give it ``app.feed``); ``clock`` stamps them.
-    """
+    running = True  # nothing to run: the console only subscribes
 
-    def __init__(self, clock: Any, emit: Callable[[Event], None] | None = None) -> None:
+    def __init__(self, clock: Any, events: Iterable[Event] = ()) -> None:
         self.clock = clock
-        self.emit = emit or (lambda event: None)
+        self.bus = EventBus()
+        self.meters = ScriptedMeters(events)
         self.muted = False
-        self.options = type("Options", (), {"auto_barge_in": True})()
+        self.options = ScriptedOptions()
         self.calls: list[tuple[str, Any]] = []
         self._next_reply = 100
 
+    async def run(self) -> None:
+        return None
+
     def _send(self, cls: type[Event], **fields: Any) -> None:
         now = self.clock.now()
-        self.emit(cls(t=now, audio_t=now, **fields))
+        self.bus.publish(cls(t=now, audio_t=now, **fields))
 
     def interrupt(self, reason: str = "key") -> None:
         self.calls.append(("interrupt", reason))
@@ -328,6 +361,9 @@ class ScriptedController:
         self._send(SayCommand, text=text)
         self._send(TtsQueued, reply=self._next_reply, text=text, origin="user", turn=None)
         return self._next_reply
+
+    def update_turn_settings(self, settings: Any) -> None:
+        self.calls.append(("update_turn_settings", settings))
 
     def request_stop(self, reason: str = "quit") -> None:
         self.calls.append(("request_stop", reason))

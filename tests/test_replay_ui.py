@@ -16,7 +16,7 @@ from tests.test_recording import SPEECH, cli
 from voiceconsole.events import TurnEnd, TurnStart
 from voiceconsole.session.compare import ThroughConfig, align_turns, run_all_through
 from voiceconsole.session.recording import Recording, load_recording
-from voiceconsole.ui.panels import VuMeters
+from voiceconsole.ui.meters import VuMeters
 from voiceconsole.ui.replay import ComparisonApp, ReplayConsoleApp
 from voiceconsole.ui.themes import load_themes
 from voiceconsole.ui.timelines import render_timelines

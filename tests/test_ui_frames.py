@@ -1,22 +1,27 @@
-"""What the console's frame clock relies on: meters read at 20 frames a second miss no peak, the
-dB figure changes at a readable pace, and the collector's long-lived objects are frozen only
-while a console is open."""
+"""The console's frames: meters read at the frame rate miss no peak, the dB figure changes at a
+readable pace, frames run while events flow and stop at rest, an event is drawn at once, and
+the console leaves no process-wide setting changed."""
 
 from __future__ import annotations
 
 import gc
+import sys
 from pathlib import Path
 
 import numpy as np
 from textual.app import App, ComposeResult
 
+from tests.scenes import SCENES, ScriptedController
 from voiceconsole.audio.levels import FLOOR_DBFS, MeterSlot
 from voiceconsole.clock import VirtualClock
+from voiceconsole.events import AudioLevel, TurnStart
 from voiceconsole.ui.app import VoiceConsoleApp
-from voiceconsole.ui.panels import READOUT_S, VuMeters
+from voiceconsole.ui.meters import READOUT_S, VuMeters
+from voiceconsole.ui.screens import HelpScreen
 from voiceconsole.ui.themes import load_themes
 
 THEMES = load_themes([Path(__file__).resolve().parent.parent / "themes"])
+WAIT_S = 20.0  # generous: the machine may be loaded; nothing here measures speed
 
 
 def _block(amplitude: float) -> np.ndarray:
@@ -56,7 +61,7 @@ async def test_the_db_figure_changes_at_most_four_times_a_second_while_the_bar_f
             clock.advance_to(frame * 0.05)
             meters.set_levels("mic", -40.0 + frame, -30.0 + frame, 0)
             meters.set_levels("speaker", FLOOR_DBFS, FLOOR_DBFS, 0)
-            meters.tick()
+            meters.update()
             line = meters.render_line(0).text
             figures.append(line.split()[-2])
             bars.append(line[5:-14])
@@ -66,69 +71,81 @@ async def test_the_db_figure_changes_at_most_four_times_a_second_while_the_bar_f
         assert len(set(bars)) >= 10  # the bar itself moves nearly every frame
 
 
-async def test_the_long_lived_heap_is_frozen_while_a_console_is_open_and_thawed_after() -> None:
-    gc.unfreeze()
-    app = VoiceConsoleApp(clock=VirtualClock(), themes=THEMES)
+async def _until(pilot, condition) -> None:
+    for _ in range(int(WAIT_S / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not reached")
+
+
+def _meter_text(app: VoiceConsoleApp) -> str:
+    meters = app.query_one(VuMeters)
+    return "\n".join(meters.render_line(y).text for y in range(2))
+
+
+async def test_frames_run_while_levels_flow_stop_at_rest_and_an_event_wakes_them() -> None:
+    scene = SCENES["empty"]()
+    clock = scene.clock()
+    controller = ScriptedController(clock, scene.events)
+    app = VoiceConsoleApp(controller, clock=clock, events=scene.events, themes=THEMES)
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if gc.get_freeze_count():
-                break
-        assert gc.get_freeze_count() > 1000
-    assert gc.get_freeze_count() == 0
+        await _until(pilot, lambda: app.resting)
+        quiet = _meter_text(app)
+
+        controller.meters.mic.levels = (-6.0, -3.0)  # the mic gets loud: a level event arrives
+        controller.bus.publish(AudioLevel(t=clock.now(), audio_t=clock.now(), source="mic", rms_dbfs=-6.0, peak_dbfs=-3.0))
+        assert not app.resting
+        await _until(pilot, lambda: _meter_text(app) != quiet)
+        loud = _meter_text(app)
+
+        controller.meters.mic.levels = (-120.0, -120.0)
+        clock.advance_to(clock.now() + 10.0)  # the bar and the held peak fall
+        await _until(pilot, lambda: app.resting)
+        assert _meter_text(app) != loud
+
+        app.feed(TurnStart(t=clock.now(), audio_t=clock.now(), turn=1))
+        assert not app.resting
+        await _until(pilot, lambda: "turn 1" in "".join(
+            app.transcript.render_line(y).text for y in range(app.transcript.size.height)))
 
 
-async def test_a_frame_tick_paints_the_meters_at_once() -> None:
-    """The tick itself sends the frame (no round of Textual messages between a level and the
-    terminal), and what it sends is what a full repaint shows (see test_ui_refresh). While Textual
-    has its own work pending (a layout after start-up, say) it paints through its own path, so
-    the tick is tried again a few times."""
-    from types import SimpleNamespace
-
-    from voiceconsole.clock import RealClock
-
-    controller = SimpleNamespace(clock=RealClock(), meters=SimpleNamespace(mic=MeterSlot(), speaker=MeterSlot()))
-    app = VoiceConsoleApp(controller=controller, themes=THEMES)
-    frames: list[object] = []
+async def test_an_event_is_drawn_without_waiting_for_a_frame() -> None:
+    scene = SCENES["empty"]()
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock, scene.events), clock=clock, events=scene.events, themes=THEMES)
     async with app.run_test(size=(120, 40)) as pilot:
-        display = app._display
-        app._display = lambda screen, renderable: (frames.append(renderable), display(screen, renderable))
-        painted_in_tick = False
-        for attempt in range(20):
-            await pilot.pause(0.1)
-            frames.clear()
-            controller.meters.mic.update(_block(0.5 if attempt % 2 == 0 else 0.05))
-            app._tick()
-            if frames:
-                painted_in_tick = True
-                break
-        assert painted_in_tick, "no tick sent a frame of its own"
-        assert "████" in app.query_one(VuMeters).render_line(0).text  # the bar (the figure follows within 0.25 s)
+        await _until(pilot, lambda: app.resting)
+        app.feed(TurnStart(t=clock.now(), audio_t=clock.now(), turn=7))
+        await pilot.pause(0)  # a turn of the loop: the burst's frame, not the frame clock
+        assert "turn 7" in "".join(app.transcript.render_line(y).text for y in range(app.transcript.size.height))
 
 
-async def test_frames_under_the_help_screen_paint_through_textual_and_show_after_it_closes() -> None:
-    """While the help screen is on top, the panels' frames go through Textual (which paints the
-    screen below when it comes back); afterwards the terminal shows exactly the full screen."""
-    from types import SimpleNamespace
-
-    from textual.geometry import Size
-
-    from tests.test_ui_refresh import attach_terminal, settled_diff
-    from voiceconsole.clock import RealClock
-
-    controller = SimpleNamespace(clock=RealClock(), meters=SimpleNamespace(mic=MeterSlot(), speaker=MeterSlot()))
-    app = VoiceConsoleApp(controller=controller, themes=THEMES)
-    terminal = attach_terminal(app, Size(120, 40))
+async def test_the_meters_keep_moving_under_the_help_screen() -> None:
+    scene = SCENES["conversation"]()
+    clock = scene.clock()
+    controller = ScriptedController(clock, scene.events)
+    app = VoiceConsoleApp(controller, clock=clock, events=scene.events, themes=THEMES)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.1)
+        await pilot.pause()
         await pilot.press("question_mark")
-        await pilot.pause(0.1)
-        for amplitude in (0.5, 0.05, 0.5):
-            controller.meters.mic.update(_block(amplitude))
-            app._tick()
-            app.flush()
-            await pilot.pause(0.05)
+        assert isinstance(app.screen, HelpScreen)
+        before = _meter_text(app)
+        controller.meters.speaker.levels = (-3.0, -1.0)
+        controller.bus.publish(AudioLevel(t=clock.now(), audio_t=clock.now(), source="speaker", rms_dbfs=-3.0, peak_dbfs=-1.0))
+        await _until(pilot, lambda: _meter_text(app) != before)
         await pilot.press("escape")
-        await pilot.pause(0.1)
-        app._set_frame_rate(5)  # few frames of its own while the terminal is compared
-        assert await settled_diff(pilot, terminal) == []
+        assert not isinstance(app.screen, HelpScreen)
+        assert "████" in _meter_text(app).split("\n")[1]
+
+
+async def test_no_process_wide_setting_is_left_changed() -> None:
+    switch, frozen = sys.getswitchinterval(), gc.get_freeze_count()
+    scene = SCENES["conversation"]()
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock, scene.events), clock=clock, events=scene.events, themes=THEMES)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        assert gc.get_freeze_count() == frozen
+    assert sys.getswitchinterval() == switch and gc.get_freeze_count() == frozen
+

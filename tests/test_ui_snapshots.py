@@ -23,10 +23,9 @@ NARROW = (80, 24)
 def scene_app(name: str, theme: str | None = None) -> VoiceConsoleApp:
     scene = SCENES[name]()
     clock = scene.clock()
-    controller = ScriptedController(clock)
+    controller = ScriptedController(clock, scene.events)
     settings = type("S", (), {"theme": theme, "record": None})() if theme else None
     app = VoiceConsoleApp(controller, settings=settings, clock=clock, events=scene.events, themes=THEMES)
-    controller.emit = app.feed
     return app
 
 

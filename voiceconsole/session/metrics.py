@@ -45,8 +45,8 @@ over the turns that have the metric.
 from __future__ import annotations
 
 import math
-from array import array
-from bisect import bisect_right
+from bisect import bisect_right, insort
+from itertools import islice
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -65,7 +65,6 @@ from voiceconsole.events import (
     TurnResume,
     TurnStart,
 )
-from voiceconsole.session.history import BOOL, DURATION, INT, OPT_INT, SPARSE, STR, TIME, ChunkedArray, FoldedMap, TextBuffer
 
 
 @dataclass(frozen=True)
@@ -186,33 +185,11 @@ def summarize_values(key: str, values: Sequence[float]) -> MetricSummary:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Reply:
     turn: int | None
     queued_t: float
     request_t: float | None = None
-
-
-KEEP_LIVE = 200
-"""Newest turns (and replies) kept as objects; older ones are folded into typed columns."""
-
-_TURN_SPEC = (("turn", INT), ("transcript", STR), ("ended", BOOL), ("start_t", TIME), ("start_audio_t", TIME),
-              ("end_t", TIME), ("end_audio_t", TIME), ("speech_stop_audio_t", TIME),
-              ("eager_end_audio_t", TIME), ("eager_ends", INT), ("resumes", INT), ("reply", OPT_INT),
-              ("eager_end_delay", DURATION), ("end_of_turn_delay", DURATION), ("eager_to_end", DURATION),
-              ("responder_latency", DURATION), ("response_latency", DURATION), ("tts_ttfa", DURATION),
-              ("barge_in_latency", SPARSE))
-_TURN_DERIVED = {
-    # how the builder computes them: folded turns store them only where they differ
-    "eager_end_delay": ("eager_end_audio_t", "speech_stop_audio_t"),
-    "end_of_turn_delay": ("end_audio_t", "speech_stop_audio_t"),
-    "eager_to_end": ("end_audio_t", "eager_end_audio_t"),
-}
-_REPLY_SPEC = (("turn", OPT_INT), ("queued_t", TIME), ("request_t", TIME))
-
-
-def _nan_if_none(value: float | None) -> float:
-    return math.nan if value is None else value
 
 
 class MetricsBuilder:
@@ -222,15 +199,10 @@ class MetricsBuilder:
     ignored in O(1), so feeding it every event of an hour-long session is cheap.
     """
 
-    def __init__(self, keep: int = KEEP_LIVE, text: TextBuffer | None = None) -> None:
-        """``keep``: newest turns kept as objects; ``text``: a buffer to store the transcripts of
-        older ones in (shared with another history that adds the same text just before)."""
-        # Turns and replies by number in the order seen; old ones are folded into typed columns.
-        self._turns: FoldedMap[TurnMetrics] = FoldedMap(
-            _TURN_SPEC, lambda f, i: TurnMetrics(**f), keep=keep, derived=_TURN_DERIVED, text=text
-        )
-        self._stops = ChunkedArray("d")  # speech_audio_t of VAD stops, sorted
-        self._replies: FoldedMap[_Reply] = FoldedMap(_REPLY_SPEC, lambda f, i: _Reply(**f), keep=keep)
+    def __init__(self) -> None:
+        self._turns: dict[int, TurnMetrics] = {}  # by number, in the order they started
+        self._stops: list[float] = []  # speech_audio_t of VAD stops, sorted
+        self._replies: dict[int, _Reply] = {}
         self._playing: int | None = None
         self._pending: tuple[InterruptCommand, int | None, int] | None = None
         self.interruptions: list[Interruption] = []
@@ -238,7 +210,7 @@ class MetricsBuilder:
         self.ended_turns = 0
         """How many turns have ended."""
         self.version = 0
-        """Bumped whenever a metric may have changed (cheap change detection for the UI)."""
+        """Bumped whenever a metric may have changed (the UI compares it with what it drew)."""
 
     # --- feeding ----------------------------------------------------------------------------
 
@@ -257,10 +229,9 @@ class MetricsBuilder:
             self.add(event)
 
     def _turn(self, number: int) -> TurnMetrics:
-        tm = self._turns.mutable(number)
+        tm = self._turns.get(number)
         if tm is None:
-            tm = TurnMetrics(number)
-            self._turns.add(number, tm)
+            tm = self._turns[number] = TurnMetrics(number)
         return tm
 
     def _on_start(self, e: TurnStart) -> None:
@@ -291,13 +262,11 @@ class MetricsBuilder:
         self._derive_vad(tm)
 
     def _on_stop(self, e: SpeechStopped) -> None:
-        i = bisect_right(self._stops, e.speech_audio_t)
-        self._stops.insert(i, e.speech_audio_t)
+        insort(self._stops, e.speech_audio_t)
         # A stop reported after its turn ended (slow VAD) still counts for that turn.
-        for number in self._turns.last_keys(2):
-            tm = self._turns[number]
+        for tm in _last_two(self._turns):
             if tm.ended and tm.end_audio_t is not None and e.speech_audio_t <= tm.end_audio_t:
-                self._derive_vad(self._turn(number))
+                self._derive_vad(tm)
 
     def _derive_vad(self, tm: TurnMetrics) -> None:
         assert tm.end_audio_t is not None
@@ -312,21 +281,18 @@ class MetricsBuilder:
             tm.eager_end_delay = tm.eager_end_audio_t - stop
 
     def _previous_end_audio_t(self, number: int) -> float | None:
-        for prev in self._turns.before(number):
-            if prev.end_audio_t is not None:
+        seen = False
+        for prev in reversed(self._turns.values()):
+            if seen and prev.end_audio_t is not None:
                 return prev.end_audio_t
+            seen = seen or prev.turn == number
         return None
 
     def _on_queued(self, e: TtsQueued) -> None:
-        if e.reply not in self._replies:
-            self._replies.add(e.reply, _Reply(e.turn, e.t))
-        else:  # the same number queued again: take the new one's details
-            info = self._replies.mutable(e.reply)
-            assert info is not None
-            info.turn, info.queued_t, info.request_t = e.turn, e.t, None
-        if e.turn is not None and e.turn in self._turns:
-            tm = self._turns.mutable(e.turn)
-            assert tm is not None
+        # The same number queued again takes the new one's details.
+        self._replies[e.reply] = _Reply(e.turn, e.t)
+        tm = self._turns.get(e.turn) if e.turn is not None else None
+        if tm is not None:
             if tm.reply is None:
                 tm.reply = e.reply
                 if tm.end_t is not None:
@@ -337,10 +303,10 @@ class MetricsBuilder:
         if info is None or info.turn is None:
             return None
         tm = self._turns.get(info.turn)
-        return self._turns.mutable(info.turn) if tm is not None and tm.reply == reply else None
+        return tm if tm is not None and tm.reply == reply else None
 
     def _on_request(self, e: TtsRequestSent) -> None:
-        info = self._replies.mutable(e.reply)
+        info = self._replies.get(e.reply)
         if info is not None:
             info.request_t = e.t
 
@@ -370,7 +336,7 @@ class MetricsBuilder:
         self._pending = None
         latency = e.t - command.t
         self.interruptions[index] = Interruption(command.t, command.reason, turn, e.reply, latency)
-        tm = self._turns.mutable(turn) if turn is not None else None
+        tm = self._turns.get(turn) if turn is not None else None
         if tm is not None:
             tm.barge_in_latency = latency
 
@@ -390,38 +356,16 @@ class MetricsBuilder:
         """One turn's metrics."""
         return self._turns.get(number)
 
-    @property
-    def folded_turns(self) -> int:
-        """How many of the oldest turns are folded into columns (they rarely change again)."""
-        return self._turns.folded
-
-    def folded_turn(self, i: int) -> int:
-        """The number of the ``i``-th folded turn."""
-        return self._turns.folded_key(i)
-
     def latest_ended(self) -> TurnMetrics | None:
         """The last turn that has ended."""
-        for tm in self._turns.reversed_values():
+        for tm in reversed(self._turns.values()):
             if tm.ended:
                 return tm
         return None
 
     def summary(self) -> dict[str, MetricSummary]:
-        """p50/p95/max/mean over every turn so far (read from the folded columns, not rebuilt)."""
-        turns = self._turns
-        live = turns.live_values()
-        out: dict[str, MetricSummary] = {}
-        for key in METRIC_KEYS:
-            if key == "resumes":
-                ended = turns.folded_column("ended", lambda t: t.ended)
-                counts = turns.folded_column("resumes", lambda t: t.resumes)
-                values = array("d", (float(r) for done, r in zip(ended, counts) if done))
-            else:
-                column = turns.folded_column(key, lambda t, k=key: _nan_if_none(getattr(t, k)))
-                values = array("d", (v for v in column if v is not None and v == v))
-            values.extend(v for v in (t.value(key) for t in live) if v is not None)
-            out[key] = summarize_values(key, values)
-        return out
+        """p50/p95/max/mean over every turn so far."""
+        return summarize(self._turns.values())
 
     def result(self) -> SessionMetrics:
         """Turns, interruptions and summary."""
@@ -443,6 +387,11 @@ _HANDLERS = {
     PlaybackFinished: MetricsBuilder._on_playback_finish,
     InterruptCommand: MetricsBuilder._on_interrupt,
 }
+
+
+def _last_two(turns: dict[int, TurnMetrics]) -> list[TurnMetrics]:
+    """The two turns started last, oldest first."""
+    return list(islice(reversed(turns.values()), 2))[::-1]
 
 
 def compute_metrics(events: Iterable[Event]) -> SessionMetrics:

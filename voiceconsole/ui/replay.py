@@ -31,7 +31,7 @@ from voiceconsole.session.metrics import METRICS, format_ms
 from voiceconsole.session.player import Player
 from voiceconsole.session.recording import Recording
 from voiceconsole.ui.app import VoiceConsoleApp
-from voiceconsole.ui.panels import MeterState, VuMeters
+from voiceconsole.ui.meters import MeterState, VuMeters
 from voiceconsole.ui.screens import HelpScreen, help_markup
 from voiceconsole.ui.themes import ThemeSet, load_themes
 from voiceconsole.ui.timelines import TimelinesView

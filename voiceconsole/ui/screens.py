@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from voiceconsole.ui.timeline import ROW_HELP, ROW_LABELS
+from voiceconsole.ui.lanes import LANES
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("i", "interrupt: silence the reply now and cancel the queue (barge-in)"),
@@ -31,7 +31,7 @@ def help_markup() -> str:
     lines = ["[b $primary]Keys[/]", ""]
     lines += [f"  [b $accent]{key:<10}[/] {what}" for key, what in KEYS]
     lines += ["", "[b $primary]Turn timeline[/] (audio time runs left to right)", ""]
-    lines += [f"  [b $accent]{ROW_LABELS[row]:<10}[/] {text}" for row, text in ROW_HELP.items()]
+    lines += [f"  [b $accent]{lane.label:<10}[/] {lane.help}" for lane in LANES if lane.help]
     lines += [
         "",
         "[b $primary]Turn metrics[/] (ms; last turn, p50 and p95 of the session)",

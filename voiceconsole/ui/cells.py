@@ -1,4 +1,5 @@
-"""Building blocks of the Line-API widgets: styled cell rows and a one-line text widget."""
+"""The Line-API widgets' drawing surface: a row of styled cells painted item by item and
+turned into a strip, and their component styles."""
 
 from __future__ import annotations
 
@@ -6,11 +7,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
-from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widget import Widget
 
 
 class CellRow:
@@ -78,28 +75,22 @@ class CellRow:
         return diff[0], diff[-1] + 1
 
 
-class CachedStyles:
-    """Mixin for the Line-API widgets: their own style and their component styles, looked up
-    once until their styles change (``rich_style`` and ``get_component_rich_style`` walk every
-    ancestor, and the widgets draw many cells a frame). Put it before the Textual base class.
-    """
+
+
+class ComponentStyles:
+    """Mixin for the Line-API widgets: their component styles (``{STYLE_PREFIX}--{name}``),
+    looked up once until their styles change. Textual drops its own style cache at every
+    ``refresh()``, and these widgets refresh every frame and style many cells. Put it before
+    the Textual base class."""
 
     STYLE_PREFIX: ClassVar[str] = ""
-    """Component classes are ``{STYLE_PREFIX}--{name}``."""
-    _cached_base: Style | None = None
-    _cached_styles: dict[str, Style] | None = None
+    _styles_by_name: dict[str, Style] | None = None
 
-    def _base(self) -> Style:
-        """The widget's own style."""
-        if self._cached_base is None:
-            self._cached_base = self.rich_style  # type: ignore[attr-defined]
-        return self._cached_base
-
-    def _style(self, name: str) -> Style:
+    def style_of(self, name: str) -> Style:
         """The style of component class ``{STYLE_PREFIX}--{name}``."""
-        styles = self._cached_styles
+        styles = self._styles_by_name
         if styles is None:
-            styles = self._cached_styles = {}
+            styles = self._styles_by_name = {}
         style = styles.get(name)
         if style is None:
             style = styles[name] = self.get_component_rich_style(f"{self.STYLE_PREFIX}--{name}")  # type: ignore[attr-defined]
@@ -107,73 +98,7 @@ class CachedStyles:
 
     def notify_style_update(self) -> None:
         super().notify_style_update()  # type: ignore[misc]
-        self._cached_base = None
-        self._cached_styles = None
+        self._styles_by_name = None
 
 
-class LineText(Widget):
-    """One line of rich text that changes often: updating it never triggers a re-layout."""
-
-    DEFAULT_CSS = """
-    LineText { height: 1; }
-    """
-
-    def __init__(self, text: Text | str = "", *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self._text = Text(text) if isinstance(text, str) else text
-        self._strip: Strip | None = None
-
-    @property
-    def text(self) -> Text:
-        """The text shown."""
-        return self._text
-
-    def set_text(self, text: Text) -> None:
-        """Show ``text`` (redraws only when it changed)."""
-        if text.plain == self._text.plain and text.spans == self._text.spans:
-            return
-        self._text = text
-        self._strip = None
-        self.refresh()
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return 1
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strip = None
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        base = self.rich_style
-        if y != 0:
-            return Strip.blank(width, base)
-        if self._strip is None or self._strip.cell_length != width:
-            text = self._text.copy()
-            text.no_wrap = True
-            text.overflow = "ellipsis"
-            text.truncate(width, overflow="ellipsis")
-            segments = list(text.render(self.app.console))
-            self._strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
-        return self._strip
-
-
-def set_virtual_size(view: ScrollView, size: Size) -> None:
-    """Change a Line-API scroll view's virtual size without re-laying-out the screen.
-
-    Assigning ``virtual_size`` lays out every widget (some 10 ms); growing content changes no
-    widget's geometry, only the scroll range and the scrollbar, so update just those. A scrollbar
-    that appears or disappears still triggers the layout it needs (that is its own reactive).
-    """
-    if view.virtual_size == size:
-        return
-    if not view.is_mounted or not view.container_size:
-        view.virtual_size = size
-        return
-    view.set_reactive(type(view).virtual_size, size)
-    view._scroll_update(size)
-
-
-def styled(text: str, style: Style) -> Text:
-    """A :class:`Text` in one style."""
-    return Text(text, style=style)
+__all__ = ["CellRow", "ComponentStyles"]
