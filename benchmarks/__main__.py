@@ -26,17 +26,25 @@ BENCHMARKS: dict[str, str] = {
     "bargein": "barge-in on the real playback worker (virtual audio device)",
     "capture": "capture callback to the Cartesia STT websocket send (virtual audio device)",
     "ui_latency": "turn event to painted screen, real app headless",
-    "ui_memory": "RSS after feeding 1,000 and 10,000 turns into the app",
-    "cpu": "CPU of the whole app streaming audio with meters live, and idle",
+    "ui_memory": "RSS after feeding 10,000 turns with levels into the app",
+    "cpu": "CPU streaming with live meters, side by side with Pipecat Tail (A B A B), and idle",
     "offline": "offline engine: VAD and transcription real-time factors, end-of-turn delay",
     "resample": "soxr stream vs per-chunk resample_poly: speed and seam error",
 }
 NEEDS_AUDIO = {"bargein", "capture"}
 CHILD_TIMEOUT_S = 240
 """The parent kills a child still running after this (the child's own watchdog fires first)."""
-CHILD_WATCHDOG_S = CHILD_TIMEOUT_S - 20
-"""A child still running after this dumps its threads' stacks and exits with :data:`HUNG_EXIT`."""
+CHILD_TIMEOUTS_S = {"cpu": 420}
+"""Longer limits: the CPU comparison launches each tool four times (about 3 minutes in all)."""
+WATCHDOG_MARGIN_S = 20
+"""A child still running this long before its limit dumps its threads' stacks and exits with
+:data:`HUNG_EXIT`."""
 HUNG_EXIT = 124
+
+
+def child_timeout(name: str) -> float:
+    """How long the child running benchmark ``name`` may take."""
+    return CHILD_TIMEOUTS_S.get(name, CHILD_TIMEOUT_S)
 
 
 def _fmt(value: float | None) -> str:
@@ -132,7 +140,7 @@ def _stop_audio() -> None:
 def run_child(name: str, quick: bool, out: str) -> int:
     """In the child: import one benchmark, run it, write its figures as JSON to ``out``.
 
-    A watchdog ends a child that hangs: after :data:`CHILD_WATCHDOG_S` it prints every
+    A watchdog ends a child that hangs: :data:`WATCHDOG_MARGIN_S` before its limit it prints every
     thread's stack to stderr (the parent shows them) and exits with code
     :data:`HUNG_EXIT`. Once the figures are written the child leaves at once, so a thread that
     never ends cannot hold the interpreter's exit (it waits for executor threads).
@@ -140,8 +148,9 @@ def run_child(name: str, quick: bool, out: str) -> int:
     import faulthandler
     import importlib
 
-    faulthandler.dump_traceback_later(CHILD_WATCHDOG_S, exit=False)
-    watchdog = threading.Timer(CHILD_WATCHDOG_S + 1.0, lambda: os._exit(HUNG_EXIT))
+    watchdog_s = child_timeout(name) - WATCHDOG_MARGIN_S
+    faulthandler.dump_traceback_later(watchdog_s, exit=False)
+    watchdog = threading.Timer(watchdog_s + 1.0, lambda: os._exit(HUNG_EXIT))
     watchdog.daemon = True
     watchdog.start()
     module = importlib.import_module(f"benchmarks.bench_{name}")
@@ -161,15 +170,15 @@ def run_one(name: str, quick: bool, skip_reason: str | None) -> list[Figure]:
     cmd = [sys.executable, "-m", "benchmarks", "--child", name, "--child-out", str(out)] + (["--quick"] if quick else [])
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(cmd, cwd=repo_root(), capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+        proc = subprocess.run(cmd, cwd=repo_root(), capture_output=True, text=True, timeout=child_timeout(name))
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         sys.stderr.write(stderr[-8000:])
-        return [Figure(f"{name}: failed", "", note=f"timed out after {CHILD_TIMEOUT_S} s (killed)")]
+        return [Figure(f"{name}: failed", "", note=f"timed out after {child_timeout(name):g} s (killed)")]
     took = time.monotonic() - t0
     if proc.returncode == HUNG_EXIT:
         sys.stderr.write(f"--- {name} hung; its threads' stacks:\n{proc.stderr[-12000:]}\n")
-        return [Figure(f"{name}: failed", "", note=f"hung: no result after {CHILD_WATCHDOG_S} s (thread stacks printed above the table)")]
+        return [Figure(f"{name}: failed", "", note=f"hung: no result after {child_timeout(name) - WATCHDOG_MARGIN_S:g} s (thread stacks printed above the table)")]
     if proc.returncode != 0 or not out.exists():
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         sys.stderr.write(proc.stderr[-4000:])

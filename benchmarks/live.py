@@ -1,9 +1,12 @@
 """Building live sessions for the benchmarks: real engines against the local Cartesia server,
-real devices on the virtual audio server, and zero-cost timing hooks installed from outside."""
+real devices on the virtual audio server, the real app drawing real frames, and zero-cost timing
+hooks installed from outside."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
@@ -48,7 +51,12 @@ def install_timed_capture(capacity: int = 1 << 16) -> np.ndarray:
 
 def render_like_terminal(app: Any, on_frame: Any = None) -> None:
     """Headless Textual skips turning frames into terminal bytes; do it, as a terminal driver
-    would, so a headless run pays the full cost of a paint. ``on_frame(text)`` sees each frame."""
+    would, so a headless run pays the full cost of a paint. ``on_frame(text)`` sees each frame.
+
+    This reaches into Textual's private ``App._display``; it is kept only for
+    bench_ui_latency.py until that benchmark moves to :func:`rendered_app` (public API), which
+    draws the same bytes through :class:`benchmarks.peer.render_driver.RenderDriver`.
+    """
     original = app._display
 
     def display(screen: Any, renderable: Any) -> None:
@@ -62,8 +70,35 @@ def render_like_terminal(app: Any, on_frame: Any = None) -> None:
     app._display = display
 
 
+@asynccontextmanager
+async def rendered_app(app: Any, *, size: tuple[int, int] = (120, 40),
+                       on_frame: Callable[[str], None] | None = None) -> AsyncIterator[Any]:
+    """Run ``app`` on this loop, drawing every frame to terminal bytes (discarded) as on a real
+    terminal, for the body of the ``async with``; the app exits at its end. ``on_frame(text)``
+    sees each write to the terminal. Public Textual API only: the app's ``driver_class``,
+    ``run_async`` and ``exit``."""
+    import asyncio
+
+    from benchmarks.peer.render_driver import RenderDriver
+
+    app.driver_class = RenderDriver
+    RenderDriver.on_write = on_frame
+    task = asyncio.create_task(app.run_async(size=size))
+    try:
+        while not app.is_running:
+            if task.done():
+                task.result()
+                raise RuntimeError("the app ended before it started running")
+            await asyncio.sleep(0.01)
+        yield app
+    finally:
+        app.exit()
+        await asyncio.wait_for(task, 30)
+        RenderDriver.on_write = None
+
+
 async def run_with(session: Any, body: Any, *, ui: bool, settings: Any = None, size: tuple[int, int] = (120, 40)) -> Any:
-    """Run ``session`` (headless, or inside the real app run headless) while ``await body()``."""
+    """Run ``session`` (headless, or inside the real app drawing real frames) while ``await body()``."""
     import asyncio
     import contextlib
 
@@ -80,17 +115,16 @@ async def run_with(session: Any, body: Any, *, ui: bool, settings: Any = None, s
     from voiceconsole.session.threaded import SessionThread
     from voiceconsole.ui.app import VoiceConsoleApp
 
-    # As run_app does: the session on its own thread and loop, the UI on this one.
+    # As run_console does: the session on its own thread and loop, the UI on this one.
     controller = SessionThread(session)
     app = VoiceConsoleApp(controller=controller, settings=settings)
-    render_like_terminal(app)
-    async with app.run_test(headless=True, size=size):
+    async with rendered_app(app, size=size):
         while not session.running:
             await asyncio.sleep(0.01)
         result = await body()
         controller.request_stop("benchmark done")
-        task = app._session_task
-        if task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(task), 30)
+        for _ in range(3000):  # the session's engines close cleanly, within 30 s
+            if not controller.running:
+                break
+            await asyncio.sleep(0.01)
     return result

@@ -5,6 +5,7 @@ benchmarks, not to tests)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,18 @@ def test_a_partial_run_leaves_the_full_results_alone() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "results.json is left as it is" in proc.stdout
     assert (results.read_bytes() if results.exists() else None) == before
+
+
+def test_cpu_comparison_runs_without_the_peer_and_says_how_to_set_it_up(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    env = {**os.environ, "VC_BENCH_PEER_PYTHON": str(tmp_path / "no-venv" / "bin" / "python")}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "cpu", "--json", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    figures = {f["name"]: f for f in json.loads(out.read_text())["figures"]}
+    assert not [n for n in figures if n.endswith(": failed")], list(figures)
+    assert figures["CPU streaming with live meters: voiceconsole"]["median"] is not None
+    assert figures["CPU: app idle (no mic stream)"]["target"] == 2.0
+    skipped = figures["CPU streaming with live meters: Tail: skipped"]
+    assert "benchmarks/peer/setup.sh" in skipped["note"]
+    assert "benchmarks/peer/setup.sh" in proc.stdout
