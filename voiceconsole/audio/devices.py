@@ -4,13 +4,19 @@
 and file input and output must still work. Every problem becomes a one-line
 :class:`~voiceconsole.errors.DeviceError` that says what to do.
 
-The streams themselves (capture and playback workers) live in :mod:`voiceconsole.audio.streams`,
-which imports this module (never the other way round); :mod:`voiceconsole.audio.open_devices`
-opens them on the device the settings choose.
+PortAudio reads the device list once, when it is loaded (the first device use in a process);
+sounddevice has no public way to read it again, so a device or audio server that appears later
+is seen by the next run. A device lost mid-session needs no new list: the workers reopen it by
+the same index.
+
+The workers (capture and playback) are in :mod:`voiceconsole.audio.streams` and the modules it
+gathers, which import this module (never the other way round);
+:mod:`voiceconsole.audio.open_devices` opens them on the device the settings choose.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from types import ModuleType
@@ -24,9 +30,7 @@ PORTAUDIO_PACKAGE = "libportaudio2"
 NO_SERVER = "(is an audio server running?)"
 
 PA_LOCK = threading.RLock()
-"""Serializes PortAudio's non-real-time calls (open, start, close, rescan) across threads."""
-
-_open_streams: set[int] = set()  # id() of streams opened here and not yet closed
+"""Serializes PortAudio's non-real-time calls (open, start, close, queries) across threads."""
 
 
 @dataclass(frozen=True)
@@ -114,14 +118,14 @@ def default_indices() -> tuple[int, int]:
 
 
 def refresh_devices() -> bool:
-    """Re-scan the devices (e.g. an audio server started after us). PortAudio can only re-scan
-    by restarting, which would close open streams: returns False and does nothing then."""
-    sd = load_sounddevice()
-    with PA_LOCK:
-        if _open_streams:
-            return False
-        sd._terminate()
-        sd._initialize()
+    """Have PortAudio read the device list now if it has not read it yet; True when it did.
+
+    Call it once the audio server is up (e.g. right after starting one), so the list is read
+    while the server answers. Once PortAudio is loaded its list stays the one read then (see the
+    module docstring) and this returns False."""
+    if sys.modules.get("sounddevice") is not None:
+        return False
+    load_sounddevice()
     return True
 
 
@@ -178,16 +182,6 @@ def find_device(spec: str | None, kind: Kind) -> DeviceInfo:
     raise DeviceError(f"{option} {text!r} matches several {kind} devices ({several}); give the index")
 
 
-def register_stream(stream: object) -> None:
-    """Note a stream as open (refresh_devices must not restart PortAudio under it)."""
-    _open_streams.add(id(stream))
-
-
-def unregister_stream(stream: object) -> None:
-    """Note a stream as closed."""
-    _open_streams.discard(id(stream))
-
-
 __all__ = [
     "DeviceInfo",
     "PA_LOCK",
@@ -197,6 +191,4 @@ __all__ = [
     "list_devices",
     "load_sounddevice",
     "refresh_devices",
-    "register_stream",
-    "unregister_stream",
 ]

@@ -1,8 +1,8 @@
 """Opening the capture and playback workers on the devices the settings choose.
 
-The one-way chain is ``devices`` (list, choose, load PortAudio) <- ``streams`` (the workers)
-<- this module (settings -> a chosen device -> a worker). Nothing here is imported back by
-either of them.
+The one-way chain is ``devices`` (list, choose, load PortAudio) <- the worker modules <-
+``streams`` <- this module (settings -> a chosen device -> a worker). Nothing here is imported
+back by any of them.
 """
 
 from __future__ import annotations
@@ -24,22 +24,18 @@ def check_block_ms(block_ms: int) -> int:
     return int(block_ms)
 
 
-# The worker classes are looked up on the streams module at call time, so that a subclass put
-# there (benchmarks/live.py times capture callbacks that way) is the one opened.
-
-
 def open_input(settings: Settings) -> streams.DeviceSource:
     """The capture worker on the chosen input device (opened now, started by the session)."""
     block_ms = check_block_ms(settings.block_ms)
     device = find_device(settings.input_device, "input")
-    return streams.DeviceSource(device, block_ms)
+    return streams.source_on(device, block_ms)
 
 
 def open_output(settings: Settings) -> streams.DeviceSink:
     """The playback worker on the chosen output device; DeviceError when none can be used."""
     block_ms = check_block_ms(settings.block_ms)
     device = find_device(settings.output_device, "output")
-    return streams.DeviceSink(device, block_ms)
+    return streams.sink_on(device, block_ms)
 
 
 __all__ = ["check_block_ms", "open_input", "open_output"]

@@ -36,10 +36,9 @@ class SileroFrameVad:
     one instance from one thread at a time.
 
     ``batch`` frames are run back to back once they are all in: the model's first frame after
-    other work costs about four times what the next one does (its weights and code have left the
-    CPU's caches), so two frames at a time cost about 35 % less than one, and four about 60 %
-    less. Probabilities and frame times are the same; a frame's result comes up to
-    ``batch - 1`` frames (32 ms each) later.
+    other work costs much more than the next one (its weights and code have left the CPU's
+    caches), so frames run together cost less each. Probabilities and frame times are the same;
+    a frame's result comes up to ``batch - 1`` frames (32 ms each) later.
     """
 
     def __init__(self, sample_rate: int = VAD_SAMPLE_RATE, *, batch: int = 1) -> None:
