@@ -34,7 +34,7 @@ async def _measure(url: str, events: int) -> tuple[list[float], int]:
         for marker in [m for m in waiting if m in text]:
             latencies.append(t - waiting.pop(marker))
 
-    # As run_app does: the session on its own thread; events are emitted there (as the STT
+    # As run_console does: the session on its own thread; events are emitted there (as the STT
     # client would), so the hop to the UI thread is part of what is measured.
     controller = SessionThread(session)
     app = VoiceConsoleApp(controller=controller, settings=settings)

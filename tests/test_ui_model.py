@@ -34,7 +34,7 @@ def test_model_rebuilt_from_events_matches_the_one_fed_live() -> None:
     rebuilt = ConsoleModel.from_events(scene.events)
     keys = [(type(e).__name__, getattr(e, "turn", None) if hasattr(e, "state") else e.reply) for e in rebuilt.entries]
     assert keys == [("TurnEntry", 1), ("ReplyEntry", 1), ("TurnEntry", 2), ("ReplyEntry", 2), ("TurnEntry", 3), ("ReplyEntry", 3)]
-    assert rebuilt.turns == live.turns and rebuilt.replies == live.replies and rebuilt.gaps == live.gaps
+    assert rebuilt.turns == live.turns and rebuilt.replies == live.replies and rebuilt.gaps.by_key == live.gaps.by_key
     assert rebuilt.turn_marks == live.turn_marks and rebuilt.vad == live.vad
     assert [r.state for r in rebuilt.replies.values()] == ["done", "cancelled", "playing"]
     assert rebuilt.replies[2].interrupted and rebuilt.turns[2].resumes == 1
@@ -42,16 +42,16 @@ def test_model_rebuilt_from_events_matches_the_one_fed_live() -> None:
 
 def test_gaps_written_on_the_timeline_are_the_metrics() -> None:
     model = ConsoleModel.from_events(SCENES["conversation"]().events)
-    kinds = {gap.key: gap.ms for gap in model.gaps.values()}
+    kinds = {gap.key: gap.ms for gap in model.gaps.by_key.values()}
     turn1 = model.metrics.turn(1)
     assert kinds[("stop_eager", 1)] == round(turn1.eager_end_delay * 1000) == 220
     assert kinds[("stop_end", 1)] == round(turn1.end_of_turn_delay * 1000) == 820
     assert kinds[("end_audio", 1)] == round(turn1.response_latency * 1000)
     assert kinds[("barge_in", 2)] == 21
     # each gap is in its row once, rows ordered by start
-    rows = [[g.key for g in row] for row in model.gap_rows]
-    assert sorted(k for row in rows for k in row) == sorted(model.gaps)
-    assert all(a.start <= b.start for row in model.gap_rows for a, b in zip(row, row[1:]))
+    rows = [[g.key for g in row] for row in model.gaps.rows]
+    assert sorted(k for row in rows for k in row) == sorted(model.gaps.by_key)
+    assert all(a.start <= b.start for row in model.gaps.rows for a, b in zip(row, row[1:]))
 
 
 def test_versions_say_which_aspect_changed() -> None:

@@ -155,9 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from voiceconsole.session.headless import run_headless
 
             return run_headless(settings)
-        from voiceconsole.ui.app import run_app
+        from voiceconsole.commands.console import run_console
 
-        return run_app(settings)
+        return run_console(settings)
     except UserError as exc:
         print(f"voiceconsole: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -60,6 +60,6 @@ def demo_settings(argv: Sequence[str] = ()) -> Settings:
 def main(argv: Sequence[str] = ()) -> int:
     """Entry point of ``voiceconsole demo``."""
     settings = demo_settings(argv)  # first: --help and bad arguments need no UI
-    from voiceconsole.ui.app import run_app  # lazily: the console loads textual
+    from voiceconsole.commands.console import run_console  # lazily: the console loads textual
 
-    return run_app(settings)
+    return run_console(settings)

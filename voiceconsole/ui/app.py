@@ -9,7 +9,7 @@ The app is a consumer of events plus a source of commands; it holds no audio or 
   events the app shows. If it is not running yet, the app runs it and quits once it has
   returned, so engines close cleanly. ``None``: events come from :meth:`VoiceConsoleApp.feed`
   only (a replay) and the keys only change the display.
-* ``settings``: :class:`~voiceconsole.config.Settings` (theme, record dir).
+* ``settings``: :class:`ConsoleSettings` (theme, record dir), e.g. :class:`~voiceconsole.config.Settings`.
 * ``clock``: anything with ``now() -> float`` in session seconds (a virtual clock for replays and
   snapshots); default: the controller's clock, else real time.
 * ``events``: events applied before the first frame (a scripted or recorded session).
@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Protocol
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -62,6 +62,13 @@ REST_AFTER_FRAMES = 8
 """Quiet frames (no event, meters still, no reply being heard) before the frames stop."""
 LAZY_EVENTS = frozenset({AudioLevel})
 """Events a session on its own thread may hold back until the next frame while frames run."""
+
+
+class ConsoleSettings(Protocol):
+    """What the console reads from its settings (:class:`~voiceconsole.config.Settings` has it)."""
+
+    theme: str | None
+    record: str | None
 
 
 class VoiceConsoleApp(App[int]):
@@ -101,7 +108,7 @@ class VoiceConsoleApp(App[int]):
         self,
         controller: Controller | None = None,
         *,
-        settings: Any = None,
+        settings: ConsoleSettings | None = None,
         clock: ClockReader | None = None,
         events: Iterable[Event] = (),
         themes: ThemeSet | None = None,
@@ -114,7 +121,7 @@ class VoiceConsoleApp(App[int]):
         self.theme_set = themes if themes is not None else load_themes()
         for theme in self.theme_set.textual_themes():
             self.register_theme(theme)
-        wanted = getattr(settings, "theme", None)
+        wanted = settings.theme if settings is not None else None
         self.theme = self.theme_set.resolve(wanted)
         self._theme_notice = self._theme_problems(wanted)
         self.exit_code = 0
@@ -168,7 +175,7 @@ class VoiceConsoleApp(App[int]):
         self.query_one("#timeline-box").border_title = "turn timeline"
         self.metrics_table.border_title = "turn metrics"
         self.say_line.cursor_blink = False
-        self.status_bar.recording = bool(getattr(self.settings, "record", None))
+        self.status_bar.recording = bool(self.settings is not None and self.settings.record)
         self.set_focus(self.timeline)
         if self._theme_notice:
             self.notify(self._theme_notice, title="themes", severity="warning", timeout=10)
@@ -417,39 +424,4 @@ class VoiceConsoleApp(App[int]):
         controller.bus.remove_listener(self.feed)
 
 
-def run_app(settings: Any) -> int:
-    """Build the session from ``settings`` and run the console on it; returns the exit code."""
-    from voiceconsole.errors import ConfigError
-    from voiceconsole.session.build import build_session
-    from voiceconsole.session.eventlog import JsonlEventWriter
-    from voiceconsole.session.recorder import attach_recorder
-    from voiceconsole.session.threaded import SessionThread
-
-    themes = load_themes()
-    wanted = getattr(settings, "theme", None)
-    broken = any(wanted and f"{wanted}.toml" in p for p in themes.problems)
-    if wanted and wanted not in themes.themes and not broken and themes.themes:
-        raise ConfigError(f"unknown theme {wanted!r}; choose one of {', '.join(themes.names)}")
-    if settings.events == "-":
-        raise ConfigError("--events - writes to the terminal the console draws on; give a file path or add --no-ui")
-    session = build_session(settings, hold_open=True)
-    recorder = attach_recorder(session, settings)
-    writer = JsonlEventWriter(settings.events) if settings.events else None
-    if writer is not None:
-        session.bus.add_listener(writer)
-    # The session runs on its own thread and loop, so a paint never delays capture -> STT.
-    controller = SessionThread(session)
-    app = VoiceConsoleApp(controller=controller, settings=settings, clock=session.clock, themes=themes)
-    try:
-        result = app.run()
-        controller.request_stop("quit")  # e.g. the app failed before its own quit ran
-        controller.join(timeout=20)
-    finally:
-        if writer is not None:
-            writer.close()
-        if recorder is not None:
-            recorder.close()
-    return int(result if result is not None else app.exit_code)
-
-
-__all__ = ["FRAME_HZ", "VoiceConsoleApp", "run_app"]
+__all__ = ["FRAME_HZ", "ConsoleSettings", "VoiceConsoleApp"]

@@ -274,7 +274,7 @@ class GapLane(Lane):
 
     def draw(self, cells: CellRow, win: Window, model: ConsoleModel, style: StyleOf) -> None:
         text_style = style("gap")
-        for gap in model.gaps_in(self.row, win.start, win.end):
+        for gap in model.gaps.in_row(self.row, win.start, win.end):
             s, e = win.col(gap.start), win.col(gap.end)
             bracket = style(GAP_STYLE.get(gap.kind, "gap"))
             label = f"↯{gap.ms}ms" if gap.kind == "barge_in" else f"{gap.ms}ms"

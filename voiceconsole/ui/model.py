@@ -47,20 +47,10 @@ from voiceconsole.events import (
     TurnStart,
     TurnUpdate,
 )
-from voiceconsole.session.metrics import MetricsBuilder, TurnMetrics
-from voiceconsole.ui.entries import EngineInfo, ErrorInfo, Gap, Mark, ReplyEntry, Span, TurnEntry
+from voiceconsole.session.metrics import MetricsBuilder
+from voiceconsole.ui.entries import EngineInfo, ErrorInfo, Mark, ReplyEntry, Span, TurnEntry
+from voiceconsole.ui.gaps import GapBook
 from voiceconsole.ui.levels import LevelTrack
-
-GAP_ROWS = 3
-"""Timeline rows for gaps: 0 speech stop -> eager_end, 1 speech stop -> end, 2 reply gaps."""
-
-GAP_LABELS = {
-    "stop_eager": "stop→eager",
-    "stop_end": "stop→end",
-    "end_audio": "end→audio",
-    "barge_in": "cut",
-}
-
 
 @dataclass(slots=True)
 class Versions:
@@ -84,8 +74,8 @@ def _at(mark: Mark) -> float:
     return mark.at
 
 
-def _start(item: Span | Gap) -> float:
-    return item.start
+def _start(span: Span) -> float:
+    return span.start
 
 
 class ConsoleModel:
@@ -113,11 +103,8 @@ class ConsoleModel:
         self.mutes: list[Span] = []
         self.turn_marks: list[Mark] = []
         self.reply_marks: list[Mark] = []
-        self.gaps: dict[tuple[str, int], Gap] = {}
-        """Measured gaps by ``(kind, number)``."""
-        self.gap_rows: list[list[Gap]] = [[] for _ in range(GAP_ROWS)]
-        """The same gaps by timeline row, ordered by start."""
-        self.longest_gap_s = 0.0
+        self.gaps = GapBook()
+        """The measured gaps, by key and by timeline row."""
         self.metrics = MetricsBuilder()
         self.interrupt_audio_t: list[float] = []
         self.now_t = 0.0
@@ -159,7 +146,8 @@ class ConsoleModel:
             handler(self, event)
         if self.metrics.add(event):
             self.versions.metrics = self.bump()
-            self._update_gaps(event)
+            if self.gaps.update(event, self.metrics, self.replies, self.interrupt_audio_t):
+                self.versions.gaps = self.version
 
     # session, engines, devices
 
@@ -353,52 +341,6 @@ class ConsoleModel:
     def _on_say(self, e: SayCommand) -> None:
         self._reply_mark(e, "say")
 
-    # gaps (from the metrics)
-
-    def _update_gaps(self, event: Event) -> None:
-        turn: TurnMetrics | None = None
-        if isinstance(event, (TurnEnd, TurnEagerEnd)):
-            turn = self.metrics.turn(event.turn)
-        elif isinstance(event, SpeechStopped):
-            turn = self.metrics.latest_ended()
-        elif isinstance(event, PlaybackStarted):
-            entry = self.replies.get(event.reply)
-            if entry is not None and entry.turn is not None:
-                turn = self.metrics.turn(entry.turn)
-        elif isinstance(event, PlaybackInterrupted):
-            self._add_barge_in_gap(event)
-        if turn is not None and turn.ended:
-            self._add_turn_gaps(turn)
-
-    def _add_gap(self, row: int, start: float | None, end: float | None, kind: str, seconds: float | None,
-                 number: int) -> None:
-        if start is None or end is None or seconds is None:
-            return
-        key = (kind, number)
-        gap = Gap(row, start, max(start, end), kind, round(seconds * 1000), key)
-        old = self.gaps.get(key)
-        if old == gap:
-            return
-        if old is not None:
-            self.gap_rows[old.row].remove(old)
-        self.gaps[key] = gap
-        insort(self.gap_rows[row], gap, key=_start)
-        self.longest_gap_s = max(self.longest_gap_s, gap.end - gap.start)
-        self.versions.gaps = self.bump()
-
-    def _add_turn_gaps(self, tm: TurnMetrics) -> None:
-        stop = tm.speech_stop_audio_t
-        self._add_gap(0, stop, tm.eager_end_audio_t, "stop_eager", tm.eager_end_delay, tm.turn)
-        self._add_gap(1, stop, tm.end_audio_t, "stop_end", tm.end_of_turn_delay, tm.turn)
-        entry = self.replies.get(tm.reply) if tm.reply is not None else None
-        if entry is not None:
-            self._add_gap(2, tm.end_audio_t, entry.play_start_audio_t, "end_audio", tm.response_latency, tm.turn)
-
-    def _add_barge_in_gap(self, e: PlaybackInterrupted) -> None:
-        cut = next((c for c in reversed(self.metrics.interruptions) if c.reply == e.reply and c.latency is not None), None)
-        if cut is not None and self.interrupt_audio_t:
-            self._add_gap(2, self.interrupt_audio_t[-1], e.audio_t, "barge_in", cut.latency, e.reply)
-
     # --- queries ---------------------------------------------------------------------------------
 
     def spans_in(self, spans: list[Span], start: float, end: float) -> list[Span]:
@@ -419,13 +361,6 @@ class ConsoleModel:
     def marks_in(marks: list[Mark], start: float, end: float) -> list[Mark]:
         """Marks with ``start <= at < end``."""
         return marks[bisect_left(marks, start, key=_at) : bisect_left(marks, end, key=_at)]
-
-    def gaps_in(self, row: int, start: float, end: float) -> list[Gap]:
-        """Gaps of ``row`` that start before ``end`` and reach ``start`` or later."""
-        gaps = self.gap_rows[row]
-        lo = bisect_left(gaps, start - self.longest_gap_s, key=_start)
-        hi = bisect_left(gaps, end, key=_start)
-        return [gap for gap in gaps[lo:hi] if gap.end >= start]
 
     def latest_turn(self) -> TurnEntry | None:
         """The turn started last."""
@@ -473,4 +408,4 @@ _HANDLERS: dict[type[Event], Callable[[ConsoleModel, Any], None]] = {
 }
 
 
-__all__ = ["ConsoleModel", "GAP_LABELS", "GAP_ROWS", "Versions"]
+__all__ = ["ConsoleModel", "Versions"]

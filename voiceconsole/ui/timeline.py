@@ -112,10 +112,8 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         x0 = int(self.scroll_x)
         now_col = self.col(self.model.now_audio_t)
-        versions = self.model.versions
         for y, lane in enumerate(self.lanes):
-            key = (x0, width, self.zoom_ms, now_col if lane.follows_now else None,
-                   *(getattr(versions, aspect) for aspect in lane.aspects))
+            key = self._key(lane, x0, width, now_col)
             if key == self._drawn[y]:
                 continue
             before = self._rows[y]
@@ -124,6 +122,12 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
             span = after.changed_span(before)
             if span is not None:
                 self.refresh(Region(span[0], y, span[1] - span[0], 1))
+
+    def _key(self, lane: Lane, x0: int, width: int, now_col: int) -> tuple[object, ...]:
+        """What a lane's drawing depends on: the view, "now" if it follows it, its model versions."""
+        versions = self.model.versions
+        return (x0, width, self.zoom_ms, now_col if lane.follows_now else None,
+                *(getattr(versions, aspect) for aspect in lane.aspects))
 
     def _draw(self, lane: Lane, x0: int, width: int, now_col: int) -> CellRow:
         """The lane's cells for the view's columns (drawn from :data:`SPILL` columns before)."""
@@ -248,8 +252,7 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         if row is None or drawn is None or drawn[:3] != (x0, width, self.zoom_ms):
             # Scrolled (or first shown) since the last update: draw at the view's position.
             row = self._rows[y] = self._draw(lane, x0, width, now_col)
-            self._drawn[y] = (x0, width, self.zoom_ms, now_col if lane.follows_now else None,
-                              *(getattr(self.model.versions, aspect) for aspect in lane.aspects))
+            self._drawn[y] = self._key(lane, x0, width, now_col)
             self._strips[y] = None
         strip = self._strips[y]
         if strip is None:
