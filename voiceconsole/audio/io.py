@@ -4,6 +4,9 @@ Sources yield float32 mono blocks at their own rate. A source that is not ``self
 (a file) is paced by the session: in real time, or as fast as possible on a virtual clock.
 A sink that is not ``self_clocked`` (a file, the null sink) receives one block per session tick;
 a self-clocked sink (a device) pulls from the playback buffer on its own.
+
+The classes here subclass the protocols explicitly and so inherit their defaults (``attach``
+ignores the session's ``emit``: they have nothing to report).
 """
 
 from __future__ import annotations
@@ -17,14 +20,25 @@ import numpy as np
 from voiceconsole.audio.playback import PlaybackBuffer
 from voiceconsole.audio.resample import to_mono
 from voiceconsole.audio.wavio import WavReader, WavWriter
+from voiceconsole.events import Event
+
+Emit = Callable[..., Event]
+"""The session's ``emit(event_type, **fields)``: stamps and publishes an event."""
 
 
 class AudioSource(Protocol):
     """Where mic audio comes from."""
 
     name: str
+    description: str
+    """What the source is, for people (shown in the status bar and ``session.start``)."""
     sample_rate: int
     self_clocked: bool
+
+    def attach(self, emit: Emit) -> None:
+        """Take the session's ``emit`` before :meth:`blocks` is read, to report trouble (a device:
+        xruns, a lost device) as events. The default ignores it."""
+        return None
 
     def blocks(self) -> AsyncIterator[np.ndarray]:
         """Float32 mono blocks at ``sample_rate``; ends when the input ends."""
@@ -39,8 +53,15 @@ class AudioSink(Protocol):
     """Where reply audio goes."""
 
     name: str
+    description: str
+    """What the sink is, for people (shown in the status bar and ``session.start``)."""
     sample_rate: int
     self_clocked: bool
+
+    def attach(self, emit: Emit) -> None:
+        """Take the session's ``emit`` before :meth:`start`, to report trouble (a device: xruns,
+        a lost device) as events. The default ignores it."""
+        return None
 
     async def start(self, buffer: PlaybackBuffer, on_progress: Callable[[np.ndarray | None], None]) -> None:
         """Begin playing. Self-clocked sinks pull from ``buffer`` and, after each block, get
@@ -61,7 +82,7 @@ READ_AHEAD_BLOCKS = 50
 """How many blocks of a WAV file a :class:`WavFileSource` reads and converts at once."""
 
 
-class WavFileSource:
+class WavFileSource(AudioSource):
     """Mic audio from a WAV file (any rate, mono or stereo), in blocks of ``block_ms``."""
 
     self_clocked = False
@@ -92,7 +113,7 @@ class WavFileSource:
         self._reader.close()
 
 
-class SilenceSource:
+class SilenceSource(AudioSource):
     """A silent mic (for typed-text sessions and tests); endless unless ``duration_s`` is set."""
 
     self_clocked = False
@@ -116,7 +137,7 @@ class SilenceSource:
         return None
 
 
-class NullSink:
+class NullSink(AudioSink):
     """Discards reply audio (still paced, so playback events and timings are real)."""
 
     self_clocked = False
@@ -136,7 +157,7 @@ class NullSink:
         return None
 
 
-class WavFileSink:
+class WavFileSink(AudioSink):
     """Writes what the speaker would play, silence included, to a 16-bit WAV file."""
 
     self_clocked = False

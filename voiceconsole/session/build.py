@@ -69,8 +69,8 @@ def build_session(settings: Settings, *, hold_open: bool = False) -> Session:
         metadata={
             "stt_engine": stt_name,
             "tts_engine": tts_name,
-            "source_description": getattr(source, "description", source.name),
-            "sink_description": getattr(sink, "description", sink.name),
+            "source_description": source.description,
+            "sink_description": sink.description,
         },
     )
     virtual = settings.fast and not source.self_clocked

@@ -125,7 +125,7 @@ class Recorder:
                 "mic": {"file": MIC_FILE, "sample_rate": session.stt_rate},
                 "speaker": {"file": SPEAKER_FILE, "sample_rate": session.sink.sample_rate},
             },
-            "virtual_clock": bool(getattr(session.clock, "virtual", False)),
+            "virtual_clock": session.clock.virtual,
             "versions": _versions(),
             "complete": False,
         }
