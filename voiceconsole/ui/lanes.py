@@ -16,7 +16,7 @@ from typing import ClassVar, TypeVar
 from rich.style import Style
 
 from voiceconsole.ui.cells import CellRow
-from voiceconsole.ui.entries import ReplyEntry, TurnEntry
+from voiceconsole.ui.entries import Mark, ReplyEntry, TurnEntry
 from voiceconsole.ui.levels import LevelTrack
 from voiceconsole.ui.model import ConsoleModel
 
@@ -30,6 +30,8 @@ TURN_MARKS = {"update": "·", "resume": "↺", "eager_end": "◇", "start": "▶
 TURN_MARK_STYLE = {"update": "update", "resume": "resume", "eager_end": "eager", "start": "turn", "end": "end"}
 REPLY_MARKS = {"queued": "•", "request": "›", "first_audio": "♪", "say": "✎", "mute": "M", "unmute": "U",
                "interrupt": "↯", "cut": "✕"}
+REPLY_MARK_STYLE = {"queued": "reply", "request": "reply", "first_audio": "reply", "say": "command", "mute": "command",
+                    "unmute": "command", "interrupt": "interrupt", "cut": "interrupt"}
 GAP_STYLE = {"stop_eager": "eager", "stop_end": "end", "end_audio": "reply", "barge_in": "interrupt"}
 PAST_ENOUGH = 4
 """Turns (or replies), newest first, wholly before the window after which older ones are not
@@ -181,6 +183,19 @@ class SpeakerLane(Lane):
         draw_levels(cells, win, model.speaker, style("speaker"))
 
 
+def draw_marks(cells: CellRow, win: Window, marks: list[Mark], glyphs: dict[str, str],
+               style_of_kind: Callable[[str], Style], labelled: str = "") -> None:
+    """One glyph per mark (kinds later in ``glyphs`` win a shared cell); marks of the kind
+    ``labelled`` write their label after the glyph."""
+    for kind, glyph in glyphs.items():
+        for mark in marks:
+            if mark.kind == kind:
+                col, mark_style = win.col(mark.at), style_of_kind(kind)
+                cells.put(col, glyph, mark_style)
+                if mark.label and kind == labelled:
+                    cells.text(col + 1, mark.label, mark_style)
+
+
 Entry = TypeVar("Entry", TurnEntry, ReplyEntry)
 
 
@@ -218,14 +233,8 @@ class TurnLane(Lane):
             for span in entry.eager_spans:
                 span_end = span.end if span.end is not None else win.now
                 cells.fill(win.col(span.start), win.col(span_end) + 1, "┄", eager)
-        marks = model.marks_in(model.turn_marks, win.start, win.end)
-        for kind in TURN_MARKS:  # later kinds win a shared cell
-            for mark in marks:
-                if mark.kind == kind:
-                    col, mark_style = win.col(mark.at), style(TURN_MARK_STYLE[kind])
-                    cells.put(col, TURN_MARKS[kind], mark_style)
-                    if mark.label and kind == "start":
-                        cells.text(col + 1, mark.label, mark_style)
+        draw_marks(cells, win, model.marks_in(model.turn_marks, win.start, win.end), TURN_MARKS,
+                   lambda kind: style(TURN_MARK_STYLE[kind]), labelled="start")
 
 
 class ReplyLane(Lane):
@@ -257,12 +266,8 @@ class ReplyLane(Lane):
                 cells.fill(start, win.col(play_end) + 1, "▬", playing)
                 cells.put(start, "▶", reply_style)
                 cells.text(start + 1, str(entry.reply), reply_style)
-        marks = model.marks_in(model.reply_marks, win.start, win.end)
-        for kind in REPLY_MARKS:
-            for mark in marks:
-                if mark.kind == kind:
-                    name = "interrupt" if kind in ("cut", "interrupt") else "command" if kind in ("say", "mute", "unmute") else "reply"
-                    cells.put(win.col(mark.at), REPLY_MARKS[kind], style(name))
+        draw_marks(cells, win, model.marks_in(model.reply_marks, win.start, win.end), REPLY_MARKS,
+                   lambda kind: style(REPLY_MARK_STYLE[kind]))
 
 
 class GapLane(Lane):
