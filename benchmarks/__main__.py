@@ -35,7 +35,7 @@ NEEDS_AUDIO = {"bargein", "capture"}
 CHILD_TIMEOUT_S = 240
 """The parent kills a child still running after this (the child's own watchdog fires first)."""
 CHILD_TIMEOUTS_S = {"cpu": 420}
-"""Longer limits: the CPU comparison launches each tool four times (about 3 minutes in all)."""
+"""Longer limits: the CPU comparison launches each tool four times (about 2 minutes in all)."""
 WATCHDOG_MARGIN_S = 20
 """A child still running this long before its limit dumps its threads' stacks and exits with
 :data:`HUNG_EXIT`."""

@@ -43,6 +43,7 @@ import numpy as np
 from benchmarks import peer
 from benchmarks.common import Figure, distribution, repo_root, single, tree_cpu_seconds
 from benchmarks.live import cartesia_settings
+from voiceconsole.audio.io import AudioSource
 
 COLUMNS, LINES = 120, 40
 READY_TIMEOUT_S = 90.0
@@ -51,7 +52,7 @@ RATIO_TARGET = 0.6
 IDLE_TARGET = 2.0
 
 
-class LoopedWavSource:
+class LoopedWavSource(AudioSource):
     """The speech fixture as a mic that starts over at its end (streaming never runs dry)."""
 
     self_clocked = False
@@ -79,7 +80,7 @@ class LoopedWavSource:
         await self.current.close()
 
 
-class NoAudioSource:
+class NoAudioSource(AudioSource):
     """A mic that is open but delivers nothing (idle: no audio flowing)."""
 
     self_clocked = True
@@ -106,7 +107,9 @@ def fixture() -> str:
 
 def serve_app(url: str, idle: bool) -> int:
     """In the child: the real app on a live session, as ``voiceconsole`` runs it, until standard
-    input closes. Prints ``STREAMING`` once the session runs. Public API only."""
+    input closes. Prints ``STREAMING`` once mic levels flow (idle: once the session runs) and, at
+    the end, ``TURNS <n>``: how many turns ended. Public API only."""
+    from voiceconsole.events import AudioLevel, TurnEnd
     from voiceconsole.session.build import build_session
     from voiceconsole.session.threaded import SessionThread
     from voiceconsole.ui.app import VoiceConsoleApp
@@ -114,11 +117,21 @@ def serve_app(url: str, idle: bool) -> int:
     settings = cartesia_settings(url, speaker="null", mic="silence" if idle else fixture())
     session = build_session(settings, hold_open=True)
     session.source = NoAudioSource() if idle else LoopedWavSource(fixture())
+    streaming = threading.Event()
+    turns = [0]
+
+    def count(event: object) -> None:  # on the session's thread
+        if isinstance(event, AudioLevel) and event.source == "mic":
+            streaming.set()
+        elif isinstance(event, TurnEnd):
+            turns[0] += 1
+
+    session.bus.add_listener(count)
     controller = SessionThread(session)
     app = VoiceConsoleApp(controller=controller, settings=settings, clock=session.clock)
 
     def watch() -> None:
-        while not controller.running:
+        while not (controller.running and (idle or streaming.is_set())):
             time.sleep(0.01)
         os.write(1, b"STREAMING\n")  # to the descriptor: Textual captures sys.stdout while it runs
         while os.read(0, 4096):
@@ -129,6 +142,7 @@ def serve_app(url: str, idle: bool) -> int:
     app.run()
     controller.request_stop("benchmark done")
     controller.join(timeout=20)
+    os.write(1, f"TURNS {turns[0]}\n".encode())
     return 0
 
 
@@ -162,7 +176,8 @@ def measure_tool(cmd: list[str], warmup_s: float, window_s: float, windows: int 
     """Launch ``cmd`` (which prints ``STREAMING`` once audio flows), wait ``warmup_s``, then read
     the CPU of its process tree over ``windows`` windows of ``window_s``; stop it by closing its
     standard input. Returns shares of one core: ``total``, ``root`` (the launched process) and
-    ``children`` (its descendants), one value per window, and ``frames``/``bytes`` drawn."""
+    ``children`` (its descendants), one value per window, ``frames``/``bytes`` drawn and ``turns``
+    (the ``TURNS <n>`` line the tool prints as it ends: how many turns it answered)."""
     stats_dir = tempfile.mkdtemp(prefix="vc-bench-render-")
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(cmd, cwd=repo_root(), env=render_env(stats_dir), stdin=subprocess.PIPE,
@@ -171,14 +186,18 @@ def measure_tool(cmd: list[str], warmup_s: float, window_s: float, windows: int 
     out: dict[str, list[float]] = {"total": [], "root": [], "children": []}
     try:
         ready = threading.Event()
+        turns: list[float] = []
 
         def read_stdout() -> None:
             assert proc.stdout is not None
             for line in proc.stdout:
                 if line.strip() == "STREAMING":
                     ready.set()
+                elif line.startswith("TURNS "):
+                    turns.append(float(line.split()[1]))
 
-        threading.Thread(target=read_stdout, daemon=True).start()
+        reader = threading.Thread(target=read_stdout, daemon=True)
+        reader.start()
         if not ready.wait(READY_TIMEOUT_S):
             log.seek(0)
             tail = (log.read().strip().splitlines() or ["no output"])[-1]
@@ -202,11 +221,12 @@ def measure_tool(cmd: list[str], warmup_s: float, window_s: float, windows: int 
     finally:
         stop(proc, seen)
         log.close()
+    reader.join(5)
     writes, size = frames_drawn(stats_dir)
     for path in Path(stats_dir).glob("*"):
         path.unlink()
     os.rmdir(stats_dir)
-    out["frames"], out["bytes"] = [float(writes)], [float(size)]
+    out["frames"], out["bytes"], out["turns"] = [float(writes)], [float(size)], turns[-1:]
     return out
 
 
@@ -254,11 +274,20 @@ def pct(values: list[float]) -> list[float]:
     return [100.0 * v for v in values]
 
 
+def answered(runs: dict[str, list[float]], launches: int, tool: str) -> str:
+    """How many turns the tool answered a launch; a launch that answered none did not stream,
+    and its CPU figure would mean nothing, so that is an error."""
+    turns = runs.get("turns", [])
+    if len(turns) < launches or min(turns) < 1:
+        raise RuntimeError(f"{tool} answered no turn in a launch (turns per launch: {turns}): it did not stream")
+    return f"{min(turns):.0f}-{max(turns):.0f} turns answered a launch"
+
+
 def streaming(quick: bool) -> list[Figure]:
     """voiceconsole and Tail, interleaved A B A B."""
     from benchmarks._cartesia import cartesia_server
 
-    rounds, warmup_s, window_s = (1, 2.0, 4.0) if quick else (4, 3.0, 10.0)
+    rounds, warmup_s, window_s = (1, 2.0, 4.0) if quick else (4, 3.0, 8.0)
     peer_missing = peer.missing()
     vc: dict[str, list[float]] = {}
     tail: dict[str, list[float]] = {}
@@ -274,7 +303,7 @@ def streaming(quick: bool) -> list[Figure]:
     figures = [distribution(
         "CPU streaming with live meters: voiceconsole", "% core", pct(vc["total"]),
         note=f"every process of the tool; the speech fixture in real time, looped; {how}; "
-             f"~{vc_frames} frames/s drawn at {COLUMNS}x{LINES}")]
+             f"~{vc_frames} frames/s drawn at {COLUMNS}x{LINES}; {answered(vc, rounds, 'voiceconsole')}")]
     if peer_missing is not None:
         figures.append(Figure("CPU streaming with live meters: Tail: skipped", "", note=peer_missing))
         return figures
@@ -282,7 +311,8 @@ def streaming(quick: bool) -> list[Figure]:
     figures.append(distribution(
         "CPU streaming with live meters: Pipecat Tail", "% core", pct(tail["total"]),
         note=f"pipeline {median(pct(tail['root'])):.1f} + dashboard {median(pct(tail['children'])):.1f} "
-             f"(medians); interleaved with voiceconsole; {how}; ~{tail_frames} frames/s drawn"))
+             f"(medians); interleaved with voiceconsole; {how}; ~{tail_frames} frames/s drawn; "
+             f"{answered(tail, rounds, 'Tail')}"))
     ratios = [a / b for a, b in zip(vc["total"], tail["total"]) if b > 0]
     figures.append(single(
         "CPU streaming: voiceconsole / Tail", "x", median(vc["total"]) / median(tail["total"]),
@@ -293,7 +323,7 @@ def streaming(quick: bool) -> list[Figure]:
 def idle(quick: bool) -> Figure:
     from benchmarks._cartesia import cartesia_server
 
-    windows, warmup_s, window_s = (1, 2.0, 3.0) if quick else (4, 2.0, 5.0)
+    windows, warmup_s, window_s = (1, 2.0, 3.0) if quick else (4, 2.0, 4.0)
     # The scripted server counts the silence the STT client keeps the connection alive with as
     # audio and would script turns (and replies) into it; a real one hears none in silence.
     with cartesia_server() as url:

@@ -18,7 +18,8 @@ Tail's runner starts its dashboard (a Textual app) in a second process and feeds
 messages of the pipeline (audio levels, speaking state, transcripts, TTFB metrics, logs). The
 dashboard draws with whatever driver ``TEXTUAL_DRIVER`` names (the benchmark uses
 :mod:`benchmarks.peer.render_driver`). Prints ``STREAMING`` once audio flows; closing standard
-input ends the dashboard process and the pipeline. Only public Pipecat and Tail API is used.
+input ends the dashboard process and the pipeline, and then ``TURNS <n>`` says how many turns
+were answered. Only public Pipecat and Tail API is used.
 """
 
 from __future__ import annotations
@@ -230,10 +231,11 @@ class TtsStandIn(FrameProcessor):
 async def run(wav: str) -> None:
     pcm, rate = read_wav(wav)
     transport = WavTransport(pcm, rate)
+    stt = SttStandIn()
     pipeline = Pipeline([
         transport.input(),
         VADProcessor(vad_analyzer=SileroVADAnalyzer(sample_rate=rate)),
-        SttStandIn(),
+        stt,
         LlmStandIn(),
         TtsStandIn(rate),
         transport.output(),
@@ -255,6 +257,7 @@ async def run(wav: str) -> None:
         child.terminate()
     await task.cancel()
     await asyncio.wait_for(running, 20)
+    print(f"TURNS {stt.turn}", flush=True)
 
 
 def main() -> int:
