@@ -178,7 +178,11 @@ def measure_tool(cmd: list[str], warmup_s: float, window_s: float, windows: int 
     standard input. Returns shares of one core: ``total``, ``root`` (the launched process) and
     ``children`` (its descendants), one value per window, ``frames``/``bytes`` drawn and ``turns``
     (the ``TURNS <n>`` line the tool prints as it ends: how many turns it answered)."""
-    stats_dir = tempfile.mkdtemp(prefix="vc-bench-render-")
+    with tempfile.TemporaryDirectory(prefix="vc-bench-render-") as stats_dir:
+        return _measure_tool(cmd, warmup_s, window_s, windows, stats_dir)
+
+
+def _measure_tool(cmd: list[str], warmup_s: float, window_s: float, windows: int, stats_dir: str) -> dict[str, list[float]]:
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(cmd, cwd=repo_root(), env=render_env(stats_dir), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=log, text=True)
@@ -223,9 +227,6 @@ def measure_tool(cmd: list[str], warmup_s: float, window_s: float, windows: int 
         log.close()
     reader.join(5)
     writes, size = frames_drawn(stats_dir)
-    for path in Path(stats_dir).glob("*"):
-        path.unlink()
-    os.rmdir(stats_dir)
     out["frames"], out["bytes"], out["turns"] = [float(writes)], [float(size)], turns[-1:]
     return out
 
