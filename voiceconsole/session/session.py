@@ -77,7 +77,6 @@ class Session:
         self.stt = stt
         self.tts = tts
         self.responder = responder
-        self.reference_vad = reference_vad
         self.clock: Clock = clock or RealClock()
         self.options = options or SessionOptions()
         self.turn_settings = turn_settings or TurnSettings()
@@ -127,6 +126,16 @@ class Session:
         self._background: set[asyncio.Task[Any]] = set()
 
     # --- stamping ---------------------------------------------------------------------------
+
+    @property
+    def reference_vad(self) -> SpeechDetector:
+        """The reference VAD run on the mic audio the STT engine gets (replaceable before
+        :meth:`run`, e.g. by a scripted one in tests)."""
+        return self._stt_stage.reference_vad
+
+    @reference_vad.setter
+    def reference_vad(self, vad: SpeechDetector) -> None:
+        self._stt_stage.reference_vad = vad
 
     @property
     def audio_samples_sent(self) -> int:
