@@ -78,13 +78,21 @@ class CellRow:
 
 
 class ComponentStyles:
-    """Mixin for the Line-API widgets: their component styles (``{STYLE_PREFIX}--{name}``),
-    looked up once until their styles change. Textual drops its own style cache at every
+    """Mixin for the Line-API widgets: their own style and their component styles
+    (``{STYLE_PREFIX}--{name}``), looked up once until their styles change. Textual drops its own style cache at every
     ``refresh()``, and these widgets refresh every frame and style many cells. Put it before
     the Textual base class."""
 
     STYLE_PREFIX: ClassVar[str] = ""
     _styles_by_name: dict[str, Style] | None = None
+    _own_style: Style | None = None
+
+    @property
+    def base_style(self) -> Style:
+        """The widget's own style (``rich_style``, which walks every ancestor each time)."""
+        if self._own_style is None:
+            self._own_style = self.rich_style  # type: ignore[attr-defined]
+        return self._own_style
 
     def style_of(self, name: str) -> Style:
         """The style of component class ``{STYLE_PREFIX}--{name}``."""
@@ -99,6 +107,7 @@ class ComponentStyles:
     def notify_style_update(self) -> None:
         super().notify_style_update()  # type: ignore[misc]
         self._styles_by_name = None
+        self._own_style = None
 
 
 __all__ = ["CellRow", "ComponentStyles"]

@@ -136,14 +136,14 @@ class VuMeters(ComponentStyles, Widget, can_focus=False):
     def render_line(self, y: int) -> Strip:
         width = self.content_region.width
         if y > 2:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         row = self._rows[y]
         if row is None or row.width != width:
             row = self._rows[y] = self._scale_row(width) if y == 2 else self._meter_row(y, width)
         return row.strip()
 
     def _scale_row(self, width: int) -> CellRow:
-        cells = CellRow(width, self.rich_style)
+        cells = CellRow(width, self.base_style)
         bar = self._bar_width(width)
         scale = self.style_of("scale")
         free = 0
@@ -157,7 +157,7 @@ class VuMeters(ComponentStyles, Widget, can_focus=False):
         return cells
 
     def _meter_row(self, y: int, width: int) -> CellRow:
-        cells = CellRow(width, self.rich_style)
+        cells = CellRow(width, self.base_style)
         bar = self._bar_width(width)
         meter = self.meters["mic" if y == 0 else "speaker"]
         cells.text(0, "mic" if y == 0 else "spk", self.style_of("label"))

@@ -47,7 +47,7 @@ class MetricsTable(ComponentStyles, Widget, can_focus=False):
         if self._drawn is None or self._drawn[1] != width or not self._lines:
             self._drawn = (self.metrics.version, width)
             self._lines = self._render_rows(width)
-        return self._lines[y].strip() if y < len(self._lines) else Strip.blank(width, self.rich_style)
+        return self._lines[y].strip() if y < len(self._lines) else Strip.blank(width, self.base_style)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -56,7 +56,7 @@ class MetricsTable(ComponentStyles, Widget, can_focus=False):
 
 
     def _render_rows(self, width: int) -> list[CellRow]:
-        base = self.rich_style
+        base = self.base_style
         show_max = width >= 36
         cols = ["last", "p50", "p95"] + (["max"] if show_max else [])
         latest = self.metrics.latest_ended()

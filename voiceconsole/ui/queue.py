@@ -46,7 +46,7 @@ class QueueView(ComponentStyles, ScrollView, can_focus=False):
         self.model = model
         self._replies: list[ReplyEntry] = []  # the model's replies in queue order, as shown
         self._drawn_version = -1
-        self._cache: LRUCache[int, tuple[tuple[int, int], Strip]] = LRUCache(256)
+        self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(256)
 
     def reset(self, model: ConsoleModel) -> None:
         """Show ``model`` from scratch (a replay seeking backwards)."""
@@ -81,23 +81,24 @@ class QueueView(ComponentStyles, ScrollView, can_focus=False):
         width = self.scrollable_content_region.width
         line = int(self.scroll_y) + y
         if line == 0:
-            cells = CellRow(width, self.rich_style)
+            cells = CellRow(width, self.base_style)
             if self._replies:
                 cells.text(0, QUEUE_HEADER, self.style_of("header"))
             else:
                 cells.text(1, "no replies yet: press s to type one", self.style_of("dim"))
             return cells.strip()
         if line - 1 >= len(self._replies):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         entry = self._replies[line - 1]
-        cached = self._cache.get(entry.reply)
-        if cached is None or cached[0] != (entry.version, width):
-            cached = ((entry.version, width), self._row(entry, width))
-            self._cache.set(entry.reply, cached)
-        return cached[1]
+        key = (entry.reply, entry.version, width)  # the cache never replaces a key's value
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._row(entry, width)
+            self._cache.set(key, strip)
+        return strip
 
     def _row(self, entry: ReplyEntry, width: int) -> Strip:
-        base = self.rich_style
+        base = self.base_style
         cells = CellRow(width, base)
         state = entry.state
         label = "cut" if entry.interrupted else STATE_LABELS.get(state, state)

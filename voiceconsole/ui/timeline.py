@@ -34,6 +34,10 @@ SPILL = 16
 lane is drawn from this many columns left of the view."""
 PAGE_MARGIN = 4
 """Columns kept free to the right of "now" while following."""
+NOW_STEP_S = 0.12
+"""While only levels arrive, "now" (the cursor, the level columns, open spans) moves on by at
+least this much audio time (or a column, zoomed out) at a time: about 8 redraws a second
+instead of one per frame. Anything else that changes a lane is drawn at once."""
 LABEL_CHARS = set("0123456789.:ms↯")
 
 
@@ -78,12 +82,19 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         self._drawn: list[tuple[object, ...] | None] = [None] * len(lanes)
         self._rows: list[CellRow | None] = [None] * len(lanes)
         self._strips: list[Strip | None] = [None] * len(lanes)
+        self._now = 0.0
+        self._events_seen: tuple[int, ...] = ()  # the model's versions of what is not a level
 
     def reset(self, model: ConsoleModel) -> None:
         """Show ``model`` from scratch (a replay seeking backwards)."""
         self.model = model
         self._forget()
         self.refresh()
+
+    @property
+    def now(self) -> float:
+        """The audio time the lanes are drawn up to (see :data:`NOW_STEP_S`)."""
+        return self._now
 
     def _forget(self) -> None:
         self._drawn = [None] * len(self.lanes)
@@ -106,12 +117,13 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         """Follow "now" and redraw the lanes whose content moved (called at every frame)."""
         if not self.is_mounted:
             return
+        self._move_now()
         self._resize_virtual()
         if self.follow:
             self._scroll_to_now()
         width = self.scrollable_content_region.width
         x0 = int(self.scroll_x)
-        now_col = self.col(self.model.now_audio_t)
+        now_col = self.col(self._now)
         for y, lane in enumerate(self.lanes):
             key = self._key(lane, x0, width, now_col)
             if key == self._drawn[y]:
@@ -123,6 +135,13 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
             if span is not None:
                 self.refresh(Region(span[0], y, span[1] - span[0], 1))
 
+    def _move_now(self) -> None:
+        model, versions = self.model, self.model.versions
+        seen = (versions.turns, versions.replies, versions.speech, versions.gaps)
+        step = max(NOW_STEP_S, self.zoom_ms / 1000.0)
+        if seen != self._events_seen or not 0 <= model.now_audio_t - self._now < step:
+            self._now, self._events_seen = model.now_audio_t, seen
+
     def _key(self, lane: Lane, x0: int, width: int, now_col: int) -> tuple[object, ...]:
         """What a lane's drawing depends on: the view, "now" if it follows it, its model versions."""
         versions = self.model.versions
@@ -131,12 +150,12 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
 
     def _draw(self, lane: Lane, x0: int, width: int, now_col: int) -> CellRow:
         """The lane's cells for the view's columns (drawn from :data:`SPILL` columns before)."""
-        win = Window(x0 - SPILL, width + SPILL, self.zoom_ms, now_col, self.model.now_audio_t)
-        cells = CellRow(win.width, self.rich_style)
+        win = Window(x0 - SPILL, width + SPILL, self.zoom_ms, now_col, self._now)
+        cells = CellRow(win.width, self.base_style)
         lane.draw(cells, win, self.model, self.style_of)
         if lane.labelled and x0 > 0:
-            _blank_cut_label(cells, SPILL, self.rich_style)
-        view = CellRow(width, self.rich_style)
+            _blank_cut_label(cells, SPILL, self.base_style)
+        view = CellRow(width, self.base_style)
         view.chars, view.styles = cells.chars[SPILL:], cells.styles[SPILL:]
         return view
 
@@ -145,13 +164,13 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         """Lane ``y`` drawn afresh from the model at the view's position (what :meth:`render_line`
         must show once the view is up to date)."""
         x0, width = int(self.scroll_x), self.scrollable_content_region.width
-        return self._draw(self.lanes[y], x0, width, self.col(self.model.now_audio_t)).strip()
+        return self._draw(self.lanes[y], x0, width, self.col(self._now)).strip()
 
     def _page_x(self) -> int:
         """The view's left column while following: still until "now" (plus a margin) reaches
         the right edge, then half a page further on at a time."""
         view = max(1, self.scrollable_content_region.width)
-        need = self.col(self.model.now_audio_t) + PAGE_MARGIN
+        need = self.col(self._now) + PAGE_MARGIN
         if need < view:
             return 0
         half = max(1, view // 2)
@@ -243,9 +262,9 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y >= len(self.lanes):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         x0 = int(self.scroll_x)
-        now_col = self.col(self.model.now_audio_t)
+        now_col = self.col(self._now)
         row = self._rows[y]
         lane = self.lanes[y]
         drawn = self._drawn[y]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -53,8 +53,8 @@ class TranscriptView(ComponentStyles, ScrollView, can_focus=False):
         """Keep the newest line in view."""
         self._drawn_version = -1  # the model's turn/reply versions laid out last
         self._offsets: list[int] = []  # first line of each entry of model.entries laid out
-        self._cache: LRUCache[int, tuple[tuple[object, ...], list[Strip]]] = LRUCache(STRIP_CACHE)
-        self._heard: tuple[int, int] | None = None  # (reply, characters heard) shown last
+        self._cache: LRUCache[tuple[int, int, int, int | None], list[Strip]] = LRUCache(STRIP_CACHE)
+        self._heard: tuple[int, int] | None = None  # (id of the reply being heard, characters heard)
 
     def reset(self, model: ConsoleModel) -> None:
         """Show ``model`` from scratch (a replay seeking backwards)."""
@@ -70,9 +70,9 @@ class TranscriptView(ComponentStyles, ScrollView, can_focus=False):
         drawn = self._drawn_version
         changed_from = self._first_changed(drawn) if max(versions.turns, versions.replies) > drawn else None
         playing = self.model.playing_reply()
-        heard = (playing.reply, playing.words_heard(self.now())[0]) if playing is not None else None
-        if heard != self._heard and heard is not None:
-            index = self._index_of(playing)  # type: ignore[arg-type]
+        heard = (id(playing), playing.words_heard(self.now())[0]) if playing is not None else None
+        if heard != self._heard and playing is not None:
+            index = self._index_of(playing)
             changed_from = index if changed_from is None else min(changed_from, index)
         self._heard = heard
         self._drawn_version = max(versions.turns, versions.replies)
@@ -96,19 +96,26 @@ class TranscriptView(ComponentStyles, ScrollView, can_focus=False):
         return len(entries)
 
     def _relayout(self, first: int) -> None:
+        """Lay out the entries from index ``first`` on and repaint the lines they cover."""
         width = self._content_width()
         entries = self.model.entries
         del self._offsets[first:]
         line = 0
         if first > 0:
             line = self._offsets[first - 1] + len(self._strips(entries[first - 1], width))
+        top = line
         for entry in entries[first:]:
             self._offsets.append(line)
             line += len(self._strips(entry, width))
+        scroll_y = self.scroll_y
         self.virtual_size = Size(width, line)
         if self.follow:
             self.scroll_to(y=max(0, line - self.scrollable_content_region.height), animate=False, immediate=True)
-        self.refresh()
+        if self.scroll_y != scroll_y:
+            self.refresh()
+        else:  # the lines from the first changed entry down (below them nothing moved)
+            self.refresh(Region(0, top - int(self.scroll_y), self.scrollable_content_region.width,
+                                max(1, self.scrollable_content_region.height)))
 
     def _content_width(self) -> int:
         return max(10, self.scrollable_content_region.width)
@@ -135,28 +142,27 @@ class TranscriptView(ComponentStyles, ScrollView, can_focus=False):
         line = scroll_y + y
         i = bisect_right(self._offsets, line) - 1
         if i < 0 or i >= len(self._offsets):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         strips = self._strips(self.model.entries[i], self._content_width())
         j = line - self._offsets[i]
         if j >= len(strips):
-            return Strip.blank(width, self.rich_style)
-        return strips[j].crop_extend(scroll_x, scroll_x + width, self.rich_style)
+            return Strip.blank(width, self.base_style)
+        return strips[j].crop_extend(scroll_x, scroll_x + width, self.base_style)
 
     def _strips(self, entry: Entry, width: int) -> list[Strip]:
-        heard = entry.words_heard(self.now())[0] if isinstance(entry, ReplyEntry) else 0
-        signature = (entry.version, width, heard)
-        key = id(entry)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-        text = self._turn_text(entry) if isinstance(entry, TurnEntry) else self._reply_text(entry)
-        strips = self._wrap(text, width)
-        self._cache.set(key, (signature, strips))
+        # The reply being heard changes with time: its characters heard were taken at the update.
+        heard = self._heard[1] if self._heard is not None and self._heard[0] == id(entry) else None
+        key = (id(entry), entry.version, width, heard)  # the cache never replaces a key's value
+        strips = self._cache.get(key)
+        if strips is None:
+            text = self._turn_text(entry) if isinstance(entry, TurnEntry) else self._reply_text(entry)
+            strips = self._wrap(text, width)
+            self._cache.set(key, strips)
         return strips
 
     def _wrap(self, text: Text, width: int) -> list[Strip]:
         console = self.app.console
-        base = self.rich_style
+        base = self.base_style
         lines = text.wrap(console, width, overflow="fold")
         strips = [Strip(line.render(console)).apply_style(base).adjust_cell_length(width, base) for line in lines]
         strips.append(Strip.blank(width, base))
