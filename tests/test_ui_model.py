@@ -172,3 +172,15 @@ def test_every_scene_builds_a_model(name: str) -> None:
     model = ConsoleModel.from_events(scene.events)
     assert model.events == len(scene.events)
     assert all(isinstance(entry.version, int) and entry.version <= model.version for entry in model.entries)
+
+
+@pytest.mark.parametrize("zoom_ms", [5, 10, 20, 50, 2000])
+def test_level_columns_are_the_loudest_of_each_column(zoom_ms: int) -> None:
+    track = LevelTrack()
+    for i in range(400):  # a reading every 20 ms, with a gap of silence-without-readings
+        if not 150 <= i < 170:
+            track.add(i * 0.02, -60.0 + (i * 7) % 55)
+    col_s = zoom_ms / 1000.0
+    first, count = 3, 60
+    expected = [track.loudest((first + i) * col_s, (first + i + 1) * col_s) for i in range(count)]
+    assert track.columns(first, count, col_s) == expected

@@ -146,10 +146,10 @@ class TicksLane(Lane):
 
 def draw_levels(cells: CellRow, win: Window, track: LevelTrack, style: Style) -> None:
     """A sparkline of ``track``'s loudest level per column, up to "now"."""
-    spc = win.seconds_per_col
-    for i in range(min(cells.width, win.now_col - win.first_col + 1)):
-        t = win.time_at(i)
-        rms = track.loudest(t, t + spc)
+    count = min(cells.width, win.now_col - win.first_col + 1)
+    if count <= 0:
+        return
+    for i, rms in enumerate(track.columns(win.first_col, count, win.seconds_per_col)):
         if rms is not None and rms > LEVEL_FLOOR_DB:
             level = min(len(SPARK) - 1, int((rms - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB * len(SPARK)))
             cells.put(i, SPARK[level], style)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from array import array
 
+import numpy as np
+
 BIN_S = 0.01
 """Audio seconds per stored level (finer than any block the console reads)."""
 STEP_DB = 0.5
@@ -74,6 +76,25 @@ class LevelTrack:
             if codes[k] != NO_LEVEL:
                 return -codes[k] * STEP_DB
         return None
+
+
+    def columns(self, first_col: int, count: int, col_s: float) -> list[float | None]:
+        """:meth:`loudest` of ``count`` columns of ``col_s`` seconds from column ``first_col``
+        (what a level lane draws, in one pass over the codes)."""
+        per_col = col_s / BIN_S
+        k = round(per_col)
+        if k < 1 or abs(per_col - k) > 1e-9 or first_col < 0:
+            return [self.loudest((first_col + i) * col_s, (first_col + i + 1) * col_s) for i in range(count)]
+        start = first_col * k
+        codes = np.full(count * k, NO_LEVEL, dtype=np.uint8)
+        have = np.frombuffer(self.codes, dtype=np.uint8)[start : start + count * k]
+        codes[: have.size] = have
+        loudest = codes.reshape(count, k).min(axis=1)
+        out: list[float | None] = [None if c == NO_LEVEL else -int(c) * STEP_DB for c in loudest.tolist()]
+        for i, value in enumerate(out):
+            if value is None:  # nothing read in it: the last reading held (see loudest)
+                out[i] = self.loudest((first_col + i) * col_s, (first_col + i + 1) * col_s)
+        return out
 
 
 __all__ = ["BIN_S", "HOLD_S", "LevelTrack", "level_code"]
