@@ -127,6 +127,7 @@ class VoiceConsoleApp(App[int]):
         self.exit_code = 0
         self._session_task: asyncio.Task[None] | None = None
         self._frames: Timer | None = None
+        self._batched: BatchedEventSource | None = None  # a bus that can hold levels back
         self._frame_due = False  # a frame for a burst of events is scheduled
         self._events_since_frame = False
         self._quiet_frames = 0
@@ -183,6 +184,8 @@ class VoiceConsoleApp(App[int]):
         controller = self.controller
         if controller is not None:
             controller.bus.add_listener(self.feed)
+            if isinstance(controller.bus, BatchedEventSource):
+                self._batched = controller.bus
             self._set_lazy(True)
             if not controller.running:
                 self._session_task = asyncio.create_task(self._run_session(), name="vc-session")
@@ -191,9 +194,8 @@ class VoiceConsoleApp(App[int]):
     def _set_lazy(self, lazy: bool) -> None:
         # While frames run, level readings from a session thread wait for the next frame; at
         # rest every event must wake the console (the first one starts the frames again).
-        bus = self.controller.bus if self.controller is not None else None
-        if isinstance(bus, BatchedEventSource):
-            bus.deliver_lazily(LAZY_EVENTS if lazy else ())
+        if self._batched is not None:
+            self._batched.deliver_lazily(LAZY_EVENTS if lazy else ())
 
     async def _run_session(self) -> None:
         assert self.controller is not None
@@ -263,9 +265,8 @@ class VoiceConsoleApp(App[int]):
             self._frames.resume()
 
     def _frame(self) -> None:
-        bus = self.controller.bus if self.controller is not None else None
-        if isinstance(bus, BatchedEventSource):
-            bus.drain()
+        if self._batched is not None:
+            self._batched.drain()
         moved = self.flush()
         if moved or self._events_since_frame:
             self._quiet_frames = 0
