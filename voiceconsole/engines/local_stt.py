@@ -2,7 +2,8 @@
 
 It speaks Cartesia's Ink-2 turn vocabulary (``turn.start``, ``turn.update``,
 ``turn.eager_end``, ``turn.resume``, ``turn.end``) so the rest of the console cannot tell it
-from the cloud engine. All model work runs in one worker thread (so chunks stay in order);
+from the cloud engine, and also publishes what its turn rule rests on: the VAD's speech
+probabilities and the rule's counters, as ``turn.signal`` events about every 100 ms of audio. All model work runs in one worker thread (so chunks stay in order);
 events are emitted afterwards on the event loop, so each is stamped with the audio that
 caused it.
 """
@@ -21,7 +22,7 @@ from voiceconsole.engines.base import Emit, TurnSettings
 from voiceconsole.engines.turns import TurnSequencer
 from voiceconsole.engines.vad_turns import VadTurnTracker
 from voiceconsole.errors import UserError
-from voiceconsole.events import EngineState
+from voiceconsole.events import SIGNAL_SCALE, EngineState, SignalPhase, VadSignalBatch
 
 SignalKind = Literal["start", "update", "eager_end", "resume", "end"]
 
@@ -34,6 +35,30 @@ class TurnSignal(NamedTuple):
 
     kind: SignalKind
     text: str | None = None
+
+
+class SignalBatch(NamedTuple):
+    """VAD frames and the turn rule's state after them; emitted as a :class:`VadSignalBatch`
+    (the fields are the event's)."""
+
+    frames_audio_t: float
+    frame_ms: float
+    probs: tuple[int, ...]
+    threshold: float
+    phase: SignalPhase
+    speech_ms: int
+    silence_ms: int
+    start_ms: int
+    eager_ms: int
+    end_ms: int
+
+
+WorkerOutput = TurnSignal | SignalBatch
+"""What :meth:`LocalTurnProcessor.process` returns, in the order it happened."""
+
+SIGNAL_BATCH_MS = 100
+"""Audio per ``turn.signal`` event: one event (not one per 32 ms frame) keeps the log and the
+bus light, and 100 ms is finer than anyone reads a timeline live."""
 
 
 def clean_hypothesis(hypstr: str | None) -> str:
@@ -70,6 +95,7 @@ class LocalTurnProcessor:
         *,
         preroll_ms: int = 300,
         update_interval_ms: int = 400,
+        signal_batch_ms: int = SIGNAL_BATCH_MS,
     ) -> None:
         self._vad = SileroFrameVad(VAD_SAMPLE_RATE)
         self._decoder = _load_decoder()
@@ -78,6 +104,9 @@ class LocalTurnProcessor:
         self._preroll = round(preroll_ms * self._rate / 1000)
         self._update_interval = round(update_interval_ms * self._rate / 1000)
         self._turns = VadTurnTracker(settings, frame_samples=self._frame, sample_rate=self._rate)
+        self._signal_frames = max(1, round(signal_batch_ms / self._turns.frame_ms))
+        self._signal_probs: list[int] = []
+        self._signal_start = 0  # sample where the first pending frame begins
         # Recent audio as int16, indexed by absolute sample position (_hist_start is hist[0]).
         self._hist = np.zeros(0, dtype=np.int16)
         self._hist_start = 0
@@ -100,15 +129,21 @@ class LocalTurnProcessor:
         """Apply new tuning from the next frame on (a turn in progress keeps going)."""
         self._turns.set_settings(settings)
 
-    def process(self, samples: np.ndarray) -> list[TurnSignal]:
-        """Feed float32 mono 16 kHz samples; return the turn signals they produced."""
+    def process(self, samples: np.ndarray) -> list[WorkerOutput]:
+        """Feed float32 mono 16 kHz samples; return the turn signals and signal batches they
+        produced, in order (a batch comes before the turn signal its last frame caused)."""
         data = np.asarray(samples, dtype=np.float32).reshape(-1)
         pcm = (np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16)
         self._hist = np.concatenate((self._hist, pcm))
-        signals: list[TurnSignal] = []
+        signals: list[WorkerOutput] = []
         for frame in self._vad.process(data):
             end = frame[0]
             edges = self._turns.process((frame,))
+            if not self._signal_probs:
+                self._signal_start = end - self._frame
+            self._signal_probs.append(min(SIGNAL_SCALE, max(0, round(frame[1] * SIGNAL_SCALE))))
+            if edges or len(self._signal_probs) >= self._signal_frames:
+                self._flush_signal(signals)
             for edge in edges:
                 if edge == "start":
                     self._open_turn(end, signals)
@@ -135,14 +170,34 @@ class LocalTurnProcessor:
         self._trim_history()
         return signals
 
-    def finish(self) -> list[TurnSignal]:
+    def finish(self) -> list[WorkerOutput]:
         """End a turn left open (end of stream) so its transcript is not lost."""
-        signals: list[TurnSignal] = []
+        signals: list[WorkerOutput] = []
+        self._flush_signal(signals)
         if self._turns.finish():
             self._close_turn(self._hist_start + len(self._hist), signals)
         return signals
 
-    def _open_turn(self, end: int, signals: list[TurnSignal]) -> None:
+    def _flush_signal(self, out: list[WorkerOutput]) -> None:
+        """The pending frames as one batch, with the rule's state after the last of them."""
+        if not self._signal_probs:
+            return
+        turns, settings = self._turns, self._turns.settings
+        out.append(SignalBatch(
+            frames_audio_t=self._signal_start / self._rate,
+            frame_ms=turns.frame_ms,
+            probs=tuple(self._signal_probs),
+            threshold=settings.vad_threshold,
+            phase=turns.phase,
+            speech_ms=turns.speech_ms,
+            silence_ms=turns.silence_ms,
+            start_ms=settings.start_speech_ms,
+            eager_ms=settings.eager_end_silence_ms,
+            end_ms=settings.end_silence_ms,
+        ))
+        self._signal_probs = []
+
+    def _open_turn(self, end: int, signals: list[WorkerOutput]) -> None:
         self._text = ""
         self._last_update = end
         # Pre-roll so the first word is not clipped, but never re-decode the previous turn.
@@ -151,7 +206,7 @@ class LocalTurnProcessor:
         signals.append(TurnSignal("start"))
         self._feed_to(end)
 
-    def _close_turn(self, end: int, signals: list[TurnSignal]) -> None:
+    def _close_turn(self, end: int, signals: list[WorkerOutput]) -> None:
         self._feed_to(end)
         self._decoder.end_utt()
         final = clean_hypothesis(self._hyp())
@@ -188,6 +243,8 @@ class LocalSttEngine:
     ``settings`` tunes turn detection (the duration fields and ``vad_threshold``);
     ``preroll_ms`` of audio before the detected speech start is decoded too;
     ``update_interval_ms`` is how much audio passes between ``turn.update`` checks.
+    Besides turn events it emits a ``turn.signal`` (:class:`VadSignalBatch`) for about every
+    100 ms of audio: the frames' speech probabilities and the turn rule's counters.
     """
 
     name = "local"
@@ -270,10 +327,14 @@ class LocalSttEngine:
             raise RuntimeError("LocalSttEngine.start() must be awaited before sending audio")
         return self._processor, self._executor
 
-    def _replay(self, signals: list[TurnSignal]) -> None:
-        seq = self._sequencer
-        assert seq is not None
-        for kind, text in signals:
+    def _replay(self, signals: list[WorkerOutput]) -> None:
+        seq, emit = self._sequencer, self._emit
+        assert seq is not None and emit is not None
+        for signal in signals:
+            if isinstance(signal, SignalBatch):
+                emit(VadSignalBatch, **signal._asdict())
+                continue
+            kind, text = signal
             if kind == "start":
                 seq.start()
             elif kind == "update":

@@ -45,6 +45,28 @@ class VadTurnTracker:
         """Frames of speech needed to start (or resume) a turn."""
         return self._start_frames
 
+    @property
+    def frame_ms(self) -> float:
+        """Length of one VAD frame in milliseconds."""
+        return 1000.0 * self._frame / self._rate
+
+    @property
+    def speech_ms(self) -> int:
+        """Speech in a row so far, counted towards ``start_speech_ms`` (start or resume)."""
+        return round(self._speech_run * self.frame_ms)
+
+    @property
+    def silence_ms(self) -> int:
+        """Silence in a row so far, counted towards the eager and end silences."""
+        return round(self._silence_run * self.frame_ms)
+
+    @property
+    def phase(self) -> Literal["idle", "turn", "eager"]:
+        """``idle`` between turns, ``turn`` in one, ``eager`` after its eager end."""
+        if not self.in_turn:
+            return "idle"
+        return "eager" if self.eager else "turn"
+
     def set_settings(self, settings: TurnSettings) -> None:
         """Apply new durations from the next frame on."""
         settings.validate()
