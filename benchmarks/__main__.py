@@ -25,7 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "startup": "start-up: `voiceconsole --version` and first paint of the app",
     "bargein": "barge-in on the real playback worker (virtual audio device)",
     "capture": "capture callback to the Cartesia STT websocket send (virtual audio device)",
-    "ui_latency": "turn event to painted screen, real app headless",
+    "ui_latency": "turn event to painted screen, real app drawing terminal bytes",
     "ui_memory": "RSS after feeding 10,000 turns with levels into the app",
     "cpu": "CPU streaming with live meters, side by side with Pipecat Tail (A B A B), and idle",
     "offline": "offline engine: VAD and transcription real-time factors, end-of-turn delay",

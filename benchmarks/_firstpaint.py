@@ -1,44 +1,30 @@
 """Child of the start-up benchmark: run the real ``voiceconsole`` app and note its first paint.
 
 ``python -m benchmarks._firstpaint OUT [voiceconsole args]`` writes the CLOCK_MONOTONIC time of
-the first frame to OUT, then quits the app. Textual runs headless (no terminal here); the
-first frame is still rendered to the bytes a terminal would get, so no rendering is skipped.
+the first frame to OUT, then quits the app. There is no terminal here: the app draws through
+:class:`benchmarks._firstpaint_driver.FirstPaintDriver`, a
+:class:`benchmarks.peer.render_driver.RenderDriver` (every frame rendered to the bytes a terminal
+would get, so no rendering is skipped), selected with Textual's public ``TEXTUAL_DRIVER``
+environment variable, at 120 x 40 (``COLUMNS`` and ``LINES``). Nothing of Textual or of
+voiceconsole is patched: the CLI runs as a user starts it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-import time
+
+DRIVER = "benchmarks._firstpaint_driver:FirstPaintDriver"
 
 
 def main() -> int:
     out = sys.argv[1]
     args = sys.argv[2:] or ["--mic", "silence", "--speaker", "null", "--stt", "local", "--tts", "local"]
-    from textual.app import App
-
+    if "textual" in sys.modules:
+        raise RuntimeError("Textual was imported before TEXTUAL_DRIVER was set; it would not be used")
+    os.environ.update({"VC_FIRSTPAINT_OUT": out, "TEXTUAL_DRIVER": DRIVER, "COLUMNS": "120", "LINES": "40"})
     from voiceconsole.cli import main as cli_main
 
-    original_display = App._display
-    original_run = App.run
-    done = False
-
-    def display(self: App, screen, renderable) -> None:  # type: ignore[no-untyped-def]
-        nonlocal done
-        original_display(self, screen, renderable)
-        if renderable is None or done:
-            return
-        renderable.render_segments(self.console)
-        done = True
-        with open(out, "w", encoding="ascii") as f:
-            f.write(repr(time.monotonic()))
-        self.call_later(self.exit, 0)
-
-    def run(self: App, *a, **kw):  # type: ignore[no-untyped-def]
-        kw.update(headless=True, size=(120, 40))
-        return original_run(self, *a, **kw)
-
-    App._display = display  # type: ignore[method-assign]
-    App.run = run  # type: ignore[method-assign]
     return cli_main(args)
 
 

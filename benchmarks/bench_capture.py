@@ -5,12 +5,13 @@ websockets' ``send``) against the local scripted server.
 
 The capture block is complete when its callback runs, so the figure is the console's own delay
 beyond the chunk's accumulation time. A block counts as sent when the last STT sample made
-from it has gone (so audio a resampler holds back is charged to the console). Hooks, installed
-from outside on public methods: the capture worker's callback notes the time of block k; a
-wrapper around the engine's ``streamer.send`` notes when each chunk's ``send`` returned, that
-is when websockets took the frame. Measured with the session headless (``--no-ui``) and inside
-the real app as ``voiceconsole`` runs it (the session on its own thread and loop; the UI run
-headless, frames rendered to terminal bytes).
+from it has gone (so audio a resampler holds back is charged to the console). Timing taps, on
+public seams only: the capture worker's ``on_block`` tap (called in its PortAudio callback,
+before the loop is woken) notes the time block k arrived; a wrapper around the engine's
+``streamer.send`` notes when each chunk's ``send`` returned, that is when websockets took the
+frame. Measured with the session headless (``--no-ui``) and inside the real app as
+``voiceconsole`` runs it (the session on its own thread and loop; the UI drawing every frame to
+terminal bytes through :class:`benchmarks.peer.render_driver.RenderDriver`).
 """
 
 from __future__ import annotations
@@ -22,20 +23,21 @@ from typing import Any
 from benchmarks.common import Figure, distribution
 from benchmarks.live import (
     cartesia_settings,
-    install_timed_capture,
     run_with,
+    time_capture,
     use_virtual_audio,
 )
 
 WARMUP_S = 1.0
 
 
-async def _measure(url: str, seconds: float, ui: bool, times: Any) -> tuple[list[float], str]:
+async def _measure(url: str, seconds: float, ui: bool) -> tuple[list[float], str]:
     from voiceconsole.session.build import build_session
 
     settings = cartesia_settings(url, speaker="null")
     session = build_session(settings, hold_open=True)
     source, stt = session.source, session.stt
+    times = time_capture(source)
     block, in_rate, out_rate = source.blocksize, source.sample_rate, session.stt_rate
     latencies: list[float] = []
     recording = [False]
@@ -71,12 +73,11 @@ def run(quick: bool) -> list[Figure]:
     from benchmarks._cartesia import cartesia_server
 
     use_virtual_audio()
-    times = install_timed_capture()
     seconds = 3.0 if quick else 20.0
     figures = []
     with cartesia_server(turn_every=4.0) as url:
         for ui in (False, True):
-            lat, rates = asyncio.run(_measure(url, seconds, ui, times))
+            lat, rates = asyncio.run(_measure(url, seconds, ui))
             where = "inside the app (session thread, UI painting)" if ui else "headless session (--no-ui)"
             figures.append(distribution(f"capture to wire: {where}", "ms", [x * 1000 for x in lat],
                                         target=5.0, target_stat="p99",

@@ -1,10 +1,11 @@
 """Start-up: ``voiceconsole --version`` wall time, and the app's first paint.
 
 First paint: the real ``voiceconsole --mic silence --speaker null`` (offline engines) started
-as a new process; the child (:mod:`benchmarks._firstpaint`) hooks Textual's ``App._display``,
-renders the first frame to terminal bytes as a real terminal driver would (the app itself runs
-headless, with no terminal), and writes the CLOCK_MONOTONIC time of that moment. The figure is
-that time minus the moment just before the process was spawned.
+as a new process; the child (:mod:`benchmarks._firstpaint`) selects a Textual driver with the
+public ``TEXTUAL_DRIVER`` variable (:class:`benchmarks._firstpaint_driver.FirstPaintDriver`),
+which renders every frame to terminal bytes as a real terminal driver would (there is no
+terminal) and writes the CLOCK_MONOTONIC time at which the first frame was written. The figure
+is that time minus the moment just before the process was spawned.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Event to screen: from a turn event arriving on the session's bus to the real app having
-painted it (the frame rendered to terminal bytes, as a terminal driver would; the app runs
-headless). The app runs on a live session: the speech fixture as the mic in real time (meters
-live), Cartesia engines against the local server; turn events with a unique transcript are
-published on the session's bus every 100 ms, as the STT client would, and the frame that first
-shows each transcript closes its measurement.
+painted it: the frame written as terminal bytes by the benchmark's Textual driver
+(:class:`benchmarks.peer.render_driver.RenderDriver`, set as the app's public ``driver_class``;
+the bytes go to /dev/null, and the driver's ``on_write`` sees each write). The app runs on a
+live session: the speech fixture as the mic in real time (meters live), Cartesia engines
+against the local server; turn events with a unique transcript are published on the session's
+bus every 100 ms, as the STT client would, and the frame that first shows each transcript
+closes its measurement.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from functools import partial
 
 from benchmarks.common import Figure, distribution, repo_root
-from benchmarks.live import cartesia_settings
+from benchmarks.live import cartesia_settings, rendered_app, wait_stopped
 from voiceconsole.events import TurnEnd, TurnStart, TurnUpdate
 
 UPDATES_PER_TURN = 6
@@ -38,9 +40,6 @@ async def _measure(url: str, events: int) -> tuple[list[float], int]:
     # client would), so the hop to the UI thread is part of what is measured.
     controller = SessionThread(session)
     app = VoiceConsoleApp(controller=controller, settings=settings)
-    from benchmarks.live import render_like_terminal
-
-    render_like_terminal(app, on_frame)
 
     async def body() -> None:
         await asyncio.sleep(1.0)
@@ -63,13 +62,12 @@ async def _measure(url: str, events: int) -> tuple[list[float], int]:
             sent += 1
         await asyncio.sleep(0.5)
 
-    async with app.run_test(headless=True, size=(120, 40)):
+    async with rendered_app(app, size=(120, 40), on_frame=on_frame):
         while not session.running:
             await asyncio.sleep(0.01)
         await body()
         controller.request_stop("benchmark done")
-        if app._session_task is not None:
-            await asyncio.wait_for(asyncio.shield(app._session_task), 30)
+        await wait_stopped(controller)
     return latencies, len(waiting)
 
 
@@ -80,4 +78,4 @@ def run(quick: bool) -> list[Figure]:
         lat, unseen = asyncio.run(_measure(url, 14 if quick else 140))
     return [distribution("event to screen: turn event -> painted frame", "ms", [x * 1000 for x in lat],
                          target=33.0, target_stat="p95",
-                         note=f"real app headless, live session; {unseen} events never seen on screen")]
+                         note=f"real app, frames to terminal bytes, live session; {unseen} events never seen on screen")]

@@ -1,6 +1,6 @@
 """Building live sessions for the benchmarks: real engines against the local Cartesia server,
-real devices on the virtual audio server, the real app drawing real frames, and zero-cost timing
-hooks installed from outside."""
+real devices on the virtual audio server, the real app drawing real frames (through a Textual
+driver chosen with public API), and timing taps on public seams only."""
 
 from __future__ import annotations
 
@@ -30,44 +30,33 @@ def use_virtual_audio() -> None:
     os.environ.setdefault("XDG_RUNTIME_DIR", os.environ.get("VC_AUDIO_DIR", AUDIO_DIR_DEFAULT))
 
 
-def install_timed_capture(capacity: int = 1 << 16) -> np.ndarray:
-    """Make the capture workers built from now on note, in their PortAudio callback, the
-    CLOCK_MONOTONIC time each block arrived (``times[block_index]``). Returns ``times``."""
+def time_capture(source: Any, capacity: int = 1 << 16) -> np.ndarray:
+    """Note, in the capture worker's PortAudio callback, the CLOCK_MONOTONIC time each block
+    arrived (``times[block_number % capacity]``), through the worker's public ``on_block`` tap.
+    ``source`` is a session's capture worker (``session.source``). Returns ``times``."""
     import time
 
-    from voiceconsole.audio import streams
+    from voiceconsole.audio.capture_worker import DeviceSource
 
+    if not isinstance(source, DeviceSource):
+        raise TypeError(f"timing capture needs a device source, not {type(source).__name__}")
     times = np.zeros(capacity, dtype=np.float64)
     monotonic = time.monotonic
 
-    class TimedDeviceSource(streams.DeviceSource):
-        def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-            times[self._written % capacity] = monotonic()
-            super()._callback(indata, frames, time_info, status)
+    def on_block(number: int) -> None:
+        times[number % capacity] = monotonic()
 
-    streams.DeviceSource = TimedDeviceSource  # type: ignore[misc]
+    source.on_block = on_block
     return times
 
 
-def render_like_terminal(app: Any, on_frame: Any = None) -> None:
-    """Headless Textual skips turning frames into terminal bytes; do it, as a terminal driver
-    would, so a headless run pays the full cost of a paint. ``on_frame(text)`` sees each frame.
+async def wait_stopped(controller: Any, timeout_s: float = 30.0) -> None:
+    """Wait until ``controller.running`` goes false (its engines closed), at most ``timeout_s``."""
+    import asyncio
 
-    This reaches into Textual's private ``App._display``; it is kept only for
-    bench_ui_latency.py until that benchmark moves to :func:`rendered_app` (public API), which
-    draws the same bytes through :class:`benchmarks.peer.render_driver.RenderDriver`.
-    """
-    original = app._display
-
-    def display(screen: Any, renderable: Any) -> None:
-        original(screen, renderable)
-        if renderable is None or app._batch_count:
-            return
-        text = renderable.render_segments(app.console)
-        if on_frame is not None:
-            on_frame(text)
-
-    app._display = display
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while controller.running and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
 
 
 @asynccontextmanager
@@ -123,8 +112,5 @@ async def run_with(session: Any, body: Any, *, ui: bool, settings: Any = None, s
             await asyncio.sleep(0.01)
         result = await body()
         controller.request_stop("benchmark done")
-        for _ in range(3000):  # the session's engines close cleanly, within 30 s
-            if not controller.running:
-                break
-            await asyncio.sleep(0.01)
+        await wait_stopped(controller)  # the session's engines close cleanly, within 30 s
     return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,11 @@ class DeviceSource(DeviceWorker):
         self._wait_started = 0.0
         self._stalled = False
         self._stall_timer: asyncio.TimerHandle | None = None
+        self.on_block: Callable[[int], None] | None = None
+        """Called on PortAudio's callback thread for each block kept in the ring, with its number
+        (0, 1, 2, ... in capture order), before the loop is woken for it: a timing tap for
+        measuring capture latency from outside (``benchmarks/bench_capture.py``). It runs on the
+        real-time thread, so it must be quick and never block; None (the default) calls nothing."""
 
     def _make_stream(self, channels: int) -> Any:
         return self._sd.InputStream(
@@ -85,6 +90,8 @@ class DeviceSource(DeviceWorker):
             self._ring[slot, :n] = indata[:n]
             self._lengths[slot] = n
             self._written += 1
+            if self.on_block is not None:
+                self.on_block(self._written - 1)
         if self._waiting:
             self._waiting = False
             self._wake_threadsafe(self._wake)
