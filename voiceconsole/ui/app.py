@@ -52,6 +52,8 @@ from voiceconsole.ui.status import ErrorBanner, StatusBar
 from voiceconsole.ui.themes import ThemeSet, load_themes
 from voiceconsole.ui.timeline import TimelineGutter, TimelineView
 from voiceconsole.ui.transcript import TranscriptView
+from voiceconsole.ui.waterfall import WaterfallScreen
+from voiceconsole.ui.tuning import TuningScreen, config_path_for, settings_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ class VoiceConsoleApp(App[int]):
         Binding("minus", "zoom(1)", "zoom out", key_display="-"),
         Binding("b", "toggle_barge_in", "barge-in"),
         Binding("t", "next_theme", "theme"),
+        Binding("w", "waterfall", "waterfall"),
+        Binding("c", "tune", "tune"),
         Binding("left", "pan(-0.25)", "back", show=False),
         Binding("right", "pan(0.25)", "forward", show=False),
         Binding("home", "pan_home", "start", show=False),
@@ -265,6 +269,11 @@ class VoiceConsoleApp(App[int]):
             self._frames.resume()
 
     def _frame(self) -> None:
+        if not self.is_running:  # shutting down: the panels are being taken apart
+            if self._frames is not None:
+                self._frames.stop()
+                self._frames = None
+            return
         if self._batched is not None:
             self._batched.drain()
         moved = self.flush()
@@ -387,6 +396,20 @@ class VoiceConsoleApp(App[int]):
         """Show the keys and the timeline legend."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_tune(self) -> None:
+        """Open the tuning panel for the turn settings of the engine in use."""
+        if isinstance(self.screen, TuningScreen):
+            return
+        started = self.model.session
+        current = self.model.turn_config or (started.settings.get("turn") if started is not None else None)
+        stt = started.stt if started is not None else ""
+        self.push_screen(TuningScreen(stt, settings_from_dict(current), self.controller, config_path_for(self.settings)))
+
+    def action_waterfall(self) -> None:
+        """Show the per-turn latency waterfall (it follows the session while open)."""
+        if not isinstance(self.screen, WaterfallScreen):
+            self.push_screen(WaterfallScreen(lambda: self.model))
 
     def action_dismiss_error(self) -> None:
         """Hide the error banner (or close the text line)."""
