@@ -145,7 +145,9 @@ async def test_an_hour_long_session_opens_and_shows_a_new_turn() -> None:
         await pilot.pause()
         app.flush()
         assert "one more" in widget_text(app.query_one("#transcript"))
-        assert f"▶{last + 1}" in widget_text(app.query_one("#timeline")).split("\n")[3]
+        timeline = app.timeline
+        turn_lane = next(y for y, lane in enumerate(timeline.lanes) if lane.name == "turn")
+        assert f"▶{last + 1}" in timeline.render_line(turn_lane).text
 
 
 async def test_reset_rebuilds_the_screen_from_fewer_events() -> None:
