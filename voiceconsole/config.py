@@ -142,3 +142,68 @@ def apply_values(settings: Settings, values: dict[str, Any], origin: str) -> Non
             setattr(settings, name, value)
         else:
             raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a {expected.__name__}, not {value!r}")
+
+
+def update_config_file(path: Path, values: dict[str, Any]) -> None:
+    """Set ``values`` (setting names, e.g. ``end_ms``) in the TOML config file at ``path``,
+    keeping every other key, comment and section as it was; a missing file is created.
+
+    A key already in the file (at the top or in a section) is rewritten where it stands; a new
+    key goes at the top, before the first section. The new text is parsed back before it is
+    written (atomically, through a temporary file), so a failed save leaves the file unchanged.
+    Raises :class:`ConfigError` (one line) for an unreadable, invalid or unwritable file.
+    """
+    import contextlib
+    import re
+    import tomllib
+
+    for name, value in values.items():
+        if name not in SETTING_NAMES or name in ("config_path", "api_key"):
+            raise ConfigError(f"{name.replace('_', '-')}: not a setting the config file may hold")
+        if not isinstance(value, (bool, int, float, str)):
+            raise ConfigError(f"{name.replace('_', '-')}: cannot save a {type(value).__name__}")
+    load_config_file(path, explicit=False)  # an invalid existing file is reported, not overwritten
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+    lines = text.splitlines()
+    new_keys: list[str] = []
+    for name, value in values.items():
+        key = name.replace("_", "-")
+        line = f"{key} = {_toml_value(value)}"
+        pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+        found = False
+        for i, old in enumerate(lines):
+            if pattern.match(old):
+                lines[i] = line
+                found = True
+        if not found:
+            new_keys.append(line)
+    first_table = next((i for i, old in enumerate(lines) if old.lstrip().startswith("[")), len(lines))
+    lines[first_table:first_table] = new_keys
+    new_text = "\n".join(lines) + "\n"
+    try:
+        written = _flatten(tomllib.loads(new_text))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: could not update the config file safely ({exc}); edit it by hand") from None
+    for name, value in values.items():
+        if written.get(name.replace("_", "-")) != value:
+            raise ConfigError(f"{path}: could not update {name.replace('_', '-')} safely; edit the file by hand")
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(new_text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ConfigError(f"{path}: cannot write config ({exc.strerror or exc})") from None
+
+
+def _toml_value(value: bool | int | float | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,367 @@
+"""The live tuning panel (key ``c``): edit the turn settings of the STT engine in use.
+
+Which fields it shows depends on the engine named in ``session.start``:
+
+* ``cartesia-turns`` (Ink-2): ``turn_start_threshold``, ``turn_eager_end_threshold``,
+  ``turn_end_threshold``, ``turn_end_timeout_ms`` (sent as Ink-2's ``config`` message);
+* every other engine (``local``, ``cartesia-whisper``, which ends turns with the same local VAD
+  rule): start ms, eager ms, end ms and the VAD threshold.
+
+A value that does not parse or that :meth:`TurnSettings.validate` refuses is shown in the panel
+with the reason and nothing is sent. Apply (enter in a field, or the button) calls
+``controller.update_turn_settings``: the session emits ``turn.config`` and the engine uses the
+new settings from the next audio block. Presets (:data:`PRESETS`) fill the fields and apply them;
+save and load write and read the same keys as the config file's long option names
+(``end-ms = 400``), keeping the file's other keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from voiceconsole.config import Settings, apply_values, default_config_path, load_config_file, update_config_file
+from voiceconsole.engines.base import TurnSettings
+from voiceconsole.errors import ConfigError
+from voiceconsole.session.controller import Controller
+
+INK2_ENGINE = "cartesia-turns"
+"""The engine whose turn detection runs on Cartesia's server (thresholds, not durations)."""
+
+
+@dataclass(frozen=True)
+class TuningField:
+    """One editable turn setting."""
+
+    setting: str
+    """The :class:`TurnSettings` attribute."""
+    option: str
+    """The :class:`~voiceconsole.config.Settings` field (config key with ``-`` for ``_``)."""
+    label: str
+    kind: type
+    """``int`` or ``float``."""
+    hint: str
+    """What it does, shown next to the field."""
+
+    @property
+    def key(self) -> str:
+        """The config file's key (the long option name), e.g. ``end-ms``."""
+        return self.option.replace("_", "-")
+
+
+LOCAL_FIELDS: tuple[TuningField, ...] = (
+    TuningField("start_speech_ms", "turn_start_ms", "start ms", int, "speech before turn.start"),
+    TuningField("eager_end_silence_ms", "eager_end_ms", "eager ms", int, "silence before turn.eager_end"),
+    TuningField("end_silence_ms", "end_ms", "end ms", int, "silence before turn.end"),
+    TuningField("vad_threshold", "vad_threshold", "VAD threshold", float, "speech probability (0-1)"),
+)
+"""The local VAD rule's settings (``local`` and ``cartesia-whisper``)."""
+
+INK2_FIELDS: tuple[TuningField, ...] = (
+    TuningField("start_threshold", "turn_start_threshold", "start threshold", float, "0.5-0.9"),
+    TuningField("eager_end_threshold", "turn_eager_end_threshold", "eager end threshold", float, "0.3-0.6"),
+    TuningField("end_threshold", "turn_end_threshold", "end threshold", float, "0.05-0.5, end < eager < start"),
+    TuningField("end_timeout_ms", "turn_end_timeout_ms", "end timeout ms", int, "640-11200"),
+)
+"""Cartesia Ink-2's turn settings."""
+
+
+def fields_for(stt: str) -> tuple[TuningField, ...]:
+    """The fields the panel shows for the STT engine named ``stt``."""
+    return INK2_FIELDS if stt == INK2_ENGINE else LOCAL_FIELDS
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Named turn timings for both kinds of engine (the VAD threshold is left alone: it depends
+    on the room's noise, not on how patient the agent should be)."""
+
+    name: str
+    description: str
+    values: dict[str, Any]
+    """TurnSettings attributes to set."""
+
+    def apply(self, settings: TurnSettings) -> TurnSettings:
+        """``settings`` with this preset's values (validated)."""
+        return settings.replace(**self.values)
+
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            "fast",
+            "answers quickly; may cut a slow speaker off",
+            {
+                "start_speech_ms": 100, "eager_end_silence_ms": 120, "end_silence_ms": 400,
+                "start_threshold": 0.7, "eager_end_threshold": 0.5, "end_threshold": 0.35, "end_timeout_ms": 2400,
+            },
+        ),
+        Preset(
+            "balanced",
+            "the defaults",
+            {
+                "start_speech_ms": 160, "eager_end_silence_ms": 200, "end_silence_ms": 800,
+                "start_threshold": 0.8, "eager_end_threshold": 0.4, "end_threshold": 0.2, "end_timeout_ms": 5600,
+            },
+        ),
+        Preset(
+            "patient",
+            "waits through long pauses; slower to answer",
+            {
+                "start_speech_ms": 240, "eager_end_silence_ms": 400, "end_silence_ms": 1400,
+                "start_threshold": 0.85, "eager_end_threshold": 0.3, "end_threshold": 0.1, "end_timeout_ms": 8000,
+            },
+        ),
+    )
+}
+"""The named presets: fast, balanced (the defaults) and patient.
+
+Ink-2's thresholds are read as the server's documentation orders them (end < eager end < start):
+a turn ends when the server's speaking likelihood falls below the end threshold, so a higher
+end threshold ends sooner (fast) and a lower one waits (patient)."""
+
+
+def settings_from_dict(data: dict[str, Any] | None) -> TurnSettings:
+    """TurnSettings from a ``turn.config`` event's or ``session.start``'s dict (unknown keys ignored)."""
+    known = {f.name for f in dataclasses.fields(TurnSettings)}
+    return TurnSettings(**{k: v for k, v in (data or {}).items() if k in known})
+
+
+def parse_fields(base: TurnSettings, texts: dict[str, str], fields: tuple[TuningField, ...]) -> TurnSettings:
+    """``base`` with the typed ``texts`` (by setting name) for ``fields``; raises ``ValueError``
+    with a one-line reason for a value that does not parse or that the settings refuse."""
+    changes: dict[str, Any] = {}
+    for spec in fields:
+        text = texts.get(spec.setting, "").strip()
+        try:
+            changes[spec.setting] = int(text) if spec.kind is int else float(text)
+        except ValueError:
+            kind = "a whole number" if spec.kind is int else "a number"
+            raise ValueError(f"{spec.label}: {text!r} is not {kind}") from None
+    return base.replace(**changes)
+
+
+def config_path_for(settings: object) -> Path:
+    """The config file the panel saves to: the settings' ``config_path`` (``--config``) when it
+    has one, else the default (``$VOICECONSOLE_CONFIG`` or ``~/.config/voiceconsole/config.toml``)."""
+    chosen = getattr(settings, "config_path", None)
+    return Path(chosen) if chosen else default_config_path()
+
+
+def save_tuning(path: Path, settings: TurnSettings, fields: tuple[TuningField, ...]) -> None:
+    """Write ``fields`` of ``settings`` to the config file (other keys kept); raises ``ConfigError``."""
+    update_config_file(path, {spec.option: getattr(settings, spec.setting) for spec in fields})
+
+
+def load_tuning(path: Path, base: TurnSettings) -> TurnSettings:
+    """``base`` with the turn settings found in the config file; raises ``ConfigError`` for a
+    missing, invalid or out-of-range file."""
+    values = load_config_file(path, explicit=True)
+    specs = {spec.option: spec for spec in LOCAL_FIELDS + INK2_FIELDS}
+    found = {name: value for name, value in values.items() if name in specs}
+    if not found:
+        raise ConfigError(f"{path}: no turn settings in it (save some first)")
+    holder = Settings()
+    apply_values(holder, found, str(path))
+    try:
+        return base.replace(**{specs[name].setting: getattr(holder, name) for name in found})
+    except ValueError as exc:
+        raise ConfigError(f"{path}: bad turn settings: {exc}") from None
+
+
+class TuningScreen(ModalScreen[None]):
+    """The tuning panel. ``controller`` None (a replay): values can be saved but not applied."""
+
+    BINDINGS = [
+        Binding("escape", "close", "close"),
+        Binding("ctrl+s", "save", "save"),
+        Binding("ctrl+l", "load", "load"),
+    ]
+
+    def __init__(self, stt: str, current: TurnSettings, controller: Controller | None, config_path: Path) -> None:
+        super().__init__()
+        self.stt = stt
+        self.tuning = current
+        """The settings last applied (or shown at open)."""
+        self.controller = controller
+        self.config_path = config_path
+        self.fields = fields_for(stt)
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        family = "Ink-2 thresholds (sent as a config message)" if self.fields is INK2_FIELDS else "VAD turn rule"
+        with Vertical(id="tuning-box"):
+            yield Static(f"engine [b]{self.stt or '?'}[/b] · {family}", id="tuning-engine")
+            for spec in self.fields:
+                with Horizontal(classes="tuning-row"):
+                    yield Label(spec.label, classes="tuning-label")
+                    yield Input(
+                        self._text(spec),
+                        type="integer" if spec.kind is int else "number",
+                        id=f"tune-{spec.setting}",
+                        classes="tuning-input",
+                        compact=True,
+                    )
+                    yield Label(spec.hint, classes="tuning-hint")
+            yield Static("", id="tuning-message")
+            with Horizontal(classes="tuning-buttons"):
+                yield Label("presets", classes="tuning-label")
+                for name in PRESETS:
+                    yield Button(name, id=f"preset-{name}", compact=True)
+            with Horizontal(classes="tuning-buttons"):
+                yield Button("apply", id="tune-apply", variant="primary", compact=True)
+                yield Button("save", id="tune-save", compact=True)
+                yield Button("load", id="tune-load", compact=True)
+                yield Button("close", id="tune-close", compact=True)
+            yield Static(
+                f"[dim]enter applies · ctrl+s saves · ctrl+l loads · esc closes\nconfig: {self.config_path}[/]",
+                id="tuning-help",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#tuning-box").border_title = "tune turn detection"
+        self._say_idle()
+        self.query_one(f"#tune-{self.fields[0].setting}", Input).focus()
+
+    def _say_idle(self) -> None:
+        if self.controller is None:
+            self._say("tuning needs a live session (this is a replay); save still writes the config file", error=True)
+        else:
+            self._say("edit a value and press enter; it applies from the next audio block")
+
+    def _text(self, spec: TuningField) -> str:
+        return str(getattr(self.tuning, spec.setting))
+
+    def _input(self, spec: TuningField) -> Input:
+        return self.query_one(f"#tune-{spec.setting}", Input)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        message = self.query_one("#tuning-message", Static)
+        message.update(Content(text))
+        message.set_class(error, "-error")
+
+    # --- reading and applying -------------------------------------------------------------------
+
+    def typed(self) -> TurnSettings:
+        """The settings the fields describe; raises ``ValueError`` with the reason."""
+        texts = {spec.setting: self._input(spec).value for spec in self.fields}
+        return parse_fields(self.tuning, texts, self.fields)
+
+    def _fill(self, settings: TurnSettings) -> None:
+        for spec in self.fields:
+            self._input(spec).value = str(getattr(settings, spec.setting))
+
+    def apply(self, settings: TurnSettings | None = None, what: str = "") -> bool:
+        """Send the typed settings (or ``settings``) to the session; False (and the reason in the
+        panel) if they are refused or there is no live session."""
+        try:
+            new = settings if settings is not None else self.typed()
+        except ValueError as exc:
+            self._say(f"not sent: {exc}", error=True)
+            return False
+        if self.controller is None:
+            self._say("tuning needs a live session (this is a replay): nothing was sent", error=True)
+            return False
+        try:
+            self.controller.update_turn_settings(new)
+        except ValueError as exc:
+            self._say(f"not sent: {exc}", error=True)
+            return False
+        self.tuning = new
+        shown = ", ".join(f"{spec.label} {getattr(new, spec.setting)}" for spec in self.fields)
+        self._say(f"applied{what}: {shown}")
+        return True
+
+    @on(Input.Changed, ".tuning-input")
+    def _changed(self) -> None:
+        try:
+            typed = self.typed()
+        except ValueError as exc:
+            self._say(f"invalid: {exc}", error=True)
+            return
+        if typed != self.tuning:
+            self._say("changed: enter applies")
+        elif self.query_one("#tuning-message").has_class("-error"):
+            self._say_idle()
+        # else: the fields were filled by a preset or a load, whose message stays
+
+    @on(Input.Submitted, ".tuning-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.apply()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button = event.button.id or ""
+        if button.startswith("preset-"):
+            self.action_preset(button.removeprefix("preset-"))
+        elif button == "tune-apply":
+            self.apply()
+        elif button == "tune-save":
+            self.action_save()
+        elif button == "tune-load":
+            self.action_load()
+        elif button == "tune-close":
+            self.action_close()
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_preset(self, name: str) -> None:
+        """Fill the fields with a preset and apply it."""
+        new = PRESETS[name].apply(self.tuning)
+        self._fill(new)
+        self.apply(new, f" preset {name}")
+
+    def action_save(self) -> None:
+        """Write the typed values to the config file (refused with the reason if invalid)."""
+        try:
+            new = self.typed()
+            save_tuning(self.config_path, new, self.fields)
+        except (ValueError, ConfigError) as exc:
+            self._say(f"not saved: {exc}", error=True)
+            return
+        self._say(f"saved to {self.config_path}")
+
+    def action_load(self) -> None:
+        """Read the turn settings from the config file into the fields and apply them."""
+        try:
+            new = load_tuning(self.config_path, self.tuning)
+        except ConfigError as exc:
+            self._say(f"not loaded: {exc}", error=True)
+            return
+        self._fill(new)
+        self.apply(new, f" from {self.config_path.name}")
+
+    def action_close(self) -> None:
+        """Close the panel."""
+        self.dismiss(None)
+
+
+__all__ = [
+    "INK2_ENGINE",
+    "INK2_FIELDS",
+    "LOCAL_FIELDS",
+    "PRESETS",
+    "Preset",
+    "TuningField",
+    "TuningScreen",
+    "config_path_for",
+    "fields_for",
+    "load_tuning",
+    "parse_fields",
+    "save_tuning",
+    "settings_from_dict",
+]
