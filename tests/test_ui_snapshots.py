@@ -124,3 +124,13 @@ async def test_scene_fed_live_matches_scene_fed_up_front() -> None:
     for selector in screens[0]:
         assert screens[0][selector] == screens[1][selector], selector
     assert any("you  turn 1" in line for line in screens[1]["#transcript"])
+
+
+def test_waterfall_open_on_the_conversation(snap_compare) -> None:
+    async def open_waterfall(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("w")
+        await pilot.pause(0.3)  # the screen's first check titles the box
+        await settle(pilot)
+
+    assert snap_compare(scene_app("conversation"), terminal_size=WIDE, run_before=open_waterfall)

@@ -19,10 +19,10 @@ from voiceconsole.commands.recordings import open_recording
 from voiceconsole.commands.tables import metric_cell, text_table
 from voiceconsole.commands.through import THROUGH_HELP, split_through
 from voiceconsole.session.compare import ComparisonRow, Timeline, timeline_letter
-from voiceconsole.session.metrics import METRICS, MetricSummary, TurnMetrics
+from voiceconsole.session.metrics import METRICS, SEGMENT_KEYS, SEGMENTS, MetricSummary, TurnMetrics
 from voiceconsole.session.recording import Recording
 
-_TURN_COLUMNS = ("turn", "start_s", "end_s", *(m.key for m in METRICS), "transcript")
+_TURN_COLUMNS = ("turn", "start_s", "end_s", *(m.key for m in METRICS), *SEGMENT_KEYS, "transcript")
 
 
 def _ms(value: float | None) -> float | None:
@@ -30,7 +30,8 @@ def _ms(value: float | None) -> float | None:
 
 
 def turn_record(tm: TurnMetrics) -> dict[str, Any]:
-    """One turn as a flat dict: times in seconds, metrics in milliseconds (``*_ms``), resumes a count."""
+    """One turn as a flat dict: times in seconds, metrics in milliseconds (``*_ms``), resumes a
+    count, then the latency segments (``endpointing_ms`` ... ``voice_to_voice_ms``)."""
     out: dict[str, Any] = {
         "turn": tm.turn,
         "start_s": tm.start_audio_t,
@@ -42,12 +43,21 @@ def turn_record(tm: TurnMetrics) -> dict[str, Any]:
             out[info.key] = None if value is None else int(value)
         else:
             out[f"{info.key}_ms"] = _ms(value)
+    for key, value in tm.segments().items():
+        out[key] = None if value is None else round(value, 1)
     out["transcript"] = tm.transcript
     return out
 
 
-def summary_record(summary: dict[str, MetricSummary]) -> dict[str, dict[str, Any]]:
-    """The summary as ``{metric: {count, p50_ms, p95_ms, max_ms}}`` (plain numbers for resumes)."""
+def _ms1(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def summary_record(
+    summary: dict[str, MetricSummary], segments: dict[str, MetricSummary] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The summary as ``{metric: {count, p50_ms, p95_ms, max_ms}}`` (plain numbers for resumes),
+    then each latency segment of ``segments`` (already in ms) the same way."""
     out: dict[str, dict[str, Any]] = {}
     for info in METRICS:
         s = summary[info.key]
@@ -55,6 +65,8 @@ def summary_record(summary: dict[str, MetricSummary]) -> dict[str, dict[str, Any
             out[info.key] = {"count": s.count, "p50": s.p50, "p95": s.p95, "max": s.max}
         else:
             out[info.key] = {"count": s.count, "p50_ms": _ms(s.p50), "p95_ms": _ms(s.p95), "max_ms": _ms(s.max)}
+    for key, s in (segments or {}).items():
+        out[key] = {"count": s.count, "p50_ms": _ms1(s.p50), "p95_ms": _ms1(s.p95), "max_ms": _ms1(s.max)}
     return out
 
 
@@ -80,6 +92,10 @@ def format_timeline(timeline: Timeline) -> list[str]:
     for info in METRICS:
         s = timeline.metrics.summary[info.key]
         srows.append([info.label, str(s.count), *(metric_cell(info.unit, v) for v in (s.p50, s.p95, s.max))])
+    for info in SEGMENTS:
+        s = timeline.metrics.segment_summary[info.key]
+        cells = (metric_cell("s", None if v is None else v / 1000.0) for v in (s.p50, s.p95, s.max))
+        srows.append([info.label, str(s.count), *cells])
     lines.extend(text_table(["metric", "turns", "p50", "p95", "max"], srows, left=(0,)))
     return lines
 
@@ -95,7 +111,7 @@ def report_data(recording: Recording, timelines: Sequence[Timeline], rows: Seque
                 "id": timeline_letter(i),
                 "label": t.label,
                 "turns": [turn_record(tm) for tm in t.metrics.turns],
-                "summary": summary_record(t.metrics.summary),
+                "summary": summary_record(t.metrics.summary, t.metrics.segment_summary),
                 "interruptions": [
                     {"t": x.t, "reason": x.reason, "turn": x.turn, "reply": x.reply, "latency_ms": _ms(x.latency)}
                     for x in t.metrics.interruptions
@@ -121,7 +137,8 @@ def report_csv(timelines: Sequence[Timeline]) -> str:
     """One CSV row per turn of every timeline (``timeline`` column first)."""
     buf = io.StringIO()
     columns = ["timeline", "config"] + [
-        c if c in ("turn", "start_s", "end_s", "transcript", "resumes") else f"{c}_ms" for c in _TURN_COLUMNS
+        c if c in ("turn", "start_s", "end_s", "transcript", "resumes", *SEGMENT_KEYS) else f"{c}_ms"
+        for c in _TURN_COLUMNS
     ]
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -137,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="voiceconsole report",
         description="Turn-timing report of a recording made with `voiceconsole --record DIR`: per turn "
         "speech stop→eager end, end-of-turn delay, eager end→end, resumes, response latency, TTS time "
-        "to first audio, barge-in latency; then p50/p95/max.",
+        "to first audio, barge-in latency, and the latency segments endpointing_ms, responder_ms, "
+        "tts_first_audio_ms, playout_ms, voice_to_voice_ms; then p50/p95/max.",
     )
     p.add_argument("dir", metavar="DIR", help="the recording directory")
     fmt = p.add_mutually_exclusive_group()

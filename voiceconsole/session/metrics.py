@@ -34,6 +34,25 @@ The metrics (names follow what Pipecat and LiveKit users know)
                           went silent. Attributed to the turn in progress (or last started) when
                           the interrupt was made; an interrupt while nothing played has none.
 
+Latency segments (the waterfall; milliseconds, ``None`` when a segment's events are missing)
+----------------------------------------------------------------------------------------------
+One stacked bar per turn, from the user's last word to the first reply sample played. The four
+segments join end to end, so when all are there they add up to ``voice_to_voice_ms``:
+
+``endpointing_ms``        reference-VAD speech stop -> ``turn.end`` (audio time; the same gap as
+                          ``end_of_turn_delay``).
+``responder_ms``          ``turn.end`` -> ``tts.queued`` of the turn's reply: the reply text is
+                          ready (``responder_latency``).
+``tts_first_audio_ms``    ``tts.queued`` -> ``tts.first_audio`` of that reply: any wait in the TTS
+                          queue, then the engine's time to first audio (``tts.request_sent`` ->
+                          ``tts.first_audio`` alone is ``tts_ttfa``).
+``playout_ms``            ``tts.first_audio`` -> ``playback.start``: the first sample handed to the
+                          speaker (includes waiting for a reply that was still playing).
+``voice_to_voice_ms``     speech stop -> ``playback.start``: ``endpointing_ms`` plus
+                          ``turn.end`` -> ``playback.start`` on the session clock (``turn.end``
+                          joins the audio-time and session-clock halves). Present whenever both
+                          ends are, even if a segment in between is missing.
+
 "Speech stop" is the latest reference-VAD ``vad.speech_stop`` whose ``speech_audio_t`` lies
 after the previous turn's end and at or before this turn's end (both in audio time). A turn
 with no such stop (noise, or a turn cut at its maximum length) has no VAD-based delays.
@@ -90,6 +109,26 @@ METRICS: tuple[MetricInfo, ...] = (
 
 METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
 
+SEGMENTS: tuple[MetricInfo, ...] = (
+    MetricInfo("endpointing_ms", "endpointing", unit="ms"),
+    MetricInfo("responder_ms", "responder", unit="ms"),
+    MetricInfo("tts_first_audio_ms", "TTS first audio", unit="ms"),
+    MetricInfo("playout_ms", "playout", unit="ms"),
+    MetricInfo("voice_to_voice_ms", "voice→voice", unit="ms"),
+)
+"""The per-turn latency segments (milliseconds), in waterfall order; the last is their total."""
+
+SEGMENT_KEYS: tuple[str, ...] = tuple(m.key for m in SEGMENTS)
+STACKED_SEGMENT_KEYS: tuple[str, ...] = SEGMENT_KEYS[:4]
+"""The segments that join end to end (``voice_to_voice_ms`` spans them)."""
+
+
+def _gap_ms(start: float | None, end: float | None) -> float | None:
+    """``end - start`` in milliseconds (to the microsecond, so float noise does not show)."""
+    if start is None or end is None:
+        return None
+    return round((end - start) * 1000.0, 3)
+
 
 @dataclass
 class TurnMetrics:
@@ -115,12 +154,51 @@ class TurnMetrics:
     response_latency: float | None = None
     tts_ttfa: float | None = None
     barge_in_latency: float | None = None
+    reply_queued_t: float | None = None
+    """Session time the turn's reply was queued (``tts.queued``)."""
+    first_audio_t: float | None = None
+    """Session time the turn's reply had its first TTS audio (``tts.first_audio``)."""
+    playback_start_t: float | None = None
+    """Session time the turn's reply started playing (``playback.start``)."""
 
     def value(self, key: str) -> float | None:
         """A metric by key (``resumes`` only once the turn has ended)."""
         if key == "resumes":
             return float(self.resumes) if self.ended else None
         return getattr(self, key)
+
+    # --- latency segments (ms; see the module docstring) ------------------------------------
+
+    @property
+    def endpointing_ms(self) -> float | None:
+        """Reference-VAD speech stop -> ``turn.end`` in ms (audio time)."""
+        return _gap_ms(self.speech_stop_audio_t, self.end_audio_t if self.end_of_turn_delay is not None else None)
+
+    @property
+    def responder_ms(self) -> float | None:
+        """``turn.end`` -> ``tts.queued`` of the turn's reply in ms."""
+        return _gap_ms(self.end_t, self.reply_queued_t)
+
+    @property
+    def tts_first_audio_ms(self) -> float | None:
+        """``tts.queued`` -> ``tts.first_audio`` of the turn's reply in ms."""
+        return _gap_ms(self.reply_queued_t, self.first_audio_t)
+
+    @property
+    def playout_ms(self) -> float | None:
+        """``tts.first_audio`` -> ``playback.start`` of the turn's reply in ms."""
+        return _gap_ms(self.first_audio_t, self.playback_start_t)
+
+    @property
+    def voice_to_voice_ms(self) -> float | None:
+        """Speech stop -> ``playback.start`` in ms: endpointing plus ``turn.end`` -> playback start."""
+        endpointing = self.endpointing_ms
+        rest = _gap_ms(self.end_t, self.playback_start_t)
+        return None if endpointing is None or rest is None else round(endpointing + rest, 3)
+
+    def segments(self) -> dict[str, float | None]:
+        """The five latency segments by key (:data:`SEGMENT_KEYS`), in ms or ``None``."""
+        return {key: getattr(self, key) for key in SEGMENT_KEYS}
 
 
 @dataclass(frozen=True)
@@ -155,6 +233,8 @@ class SessionMetrics:
     turns: list[TurnMetrics] = field(default_factory=list)
     interruptions: list[Interruption] = field(default_factory=list)
     summary: dict[str, MetricSummary] = field(default_factory=dict)
+    segment_summary: dict[str, MetricSummary] = field(default_factory=dict)
+    """p50/p95/max/mean of each latency segment (:data:`SEGMENT_KEYS`, in ms)."""
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -295,6 +375,7 @@ class MetricsBuilder:
         if tm is not None:
             if tm.reply is None:
                 tm.reply = e.reply
+                tm.reply_queued_t = e.t
                 if tm.end_t is not None:
                     tm.responder_latency = e.t - tm.end_t
 
@@ -313,12 +394,16 @@ class MetricsBuilder:
     def _on_first_audio(self, e: TtsFirstAudio) -> None:
         info = self._replies.get(e.reply)
         tm = self._reply_turn(e.reply)
+        if tm is not None and tm.first_audio_t is None:
+            tm.first_audio_t = e.t
         if info is not None and info.request_t is not None and tm is not None:
             tm.tts_ttfa = e.t - info.request_t
 
     def _on_playback_start(self, e: PlaybackStarted) -> None:
         self._playing = e.reply
         tm = self._reply_turn(e.reply)
+        if tm is not None and tm.playback_start_t is None:
+            tm.playback_start_t = e.t
         if tm is not None and tm.end_t is not None:
             tm.response_latency = e.t - tm.end_t
 
@@ -367,10 +452,16 @@ class MetricsBuilder:
         """p50/p95/max/mean over every turn so far."""
         return summarize(self._turns.values())
 
+    def segment_summary(self) -> dict[str, MetricSummary]:
+        """p50/p95/max/mean of each latency segment (ms) over the turns that have it."""
+        return summarize(self._turns.values(), SEGMENT_KEYS)
+
     def result(self) -> SessionMetrics:
-        """Turns, interruptions and summary."""
+        """Turns, interruptions, summary and the latency segments' summary."""
         turns = self.turns()
-        return SessionMetrics(turns, list(self.interruptions), summarize(turns))
+        return SessionMetrics(
+            turns, list(self.interruptions), summarize(turns), summarize(turns, SEGMENT_KEYS)
+        )
 
 
 _HANDLERS = {
@@ -417,6 +508,9 @@ def format_ms(seconds: float | None, *, signed: bool = False) -> str:
 __all__ = [
     "METRICS",
     "METRIC_KEYS",
+    "SEGMENTS",
+    "SEGMENT_KEYS",
+    "STACKED_SEGMENT_KEYS",
     "Interruption",
     "MetricInfo",
     "MetricSummary",

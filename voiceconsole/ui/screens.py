@@ -20,6 +20,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("←  →", "scroll the timeline back / forward (pauses it)"),
     ("home  end", "start of the session / back to live"),
     ("t", "next theme"),
+    ("w", "latency waterfall: where each turn's time went, p50 / p95 (escape closes)"),
     ("esc", "hide the error banner"),
     ("?  f1", "this help"),
     ("q", "quit (stops the session, closes the engines)"),
