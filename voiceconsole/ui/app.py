@@ -53,7 +53,6 @@ from voiceconsole.ui.themes import ThemeSet, load_themes
 from voiceconsole.ui.timeline import TimelineGutter, TimelineView
 from voiceconsole.ui.transcript import TranscriptView
 from voiceconsole.ui.waterfall import WaterfallScreen
-from voiceconsole.ui.waterfall import WaterfallScreen
 from voiceconsole.ui.tuning import TuningScreen, config_path_for, settings_from_dict
 
 log = logging.getLogger(__name__)
@@ -92,7 +91,6 @@ class VoiceConsoleApp(App[int]):
         Binding("minus", "zoom(1)", "zoom out", key_display="-"),
         Binding("b", "toggle_barge_in", "barge-in"),
         Binding("t", "next_theme", "theme"),
-        Binding("w", "waterfall", "waterfall"),
         Binding("w", "waterfall", "waterfall"),
         Binding("c", "tune", "tune"),
         Binding("left", "pan(-0.25)", "back", show=False),
@@ -407,11 +405,6 @@ class VoiceConsoleApp(App[int]):
         current = self.model.turn_config or (started.settings.get("turn") if started is not None else None)
         stt = started.stt if started is not None else ""
         self.push_screen(TuningScreen(stt, settings_from_dict(current), self.controller, config_path_for(self.settings)))
-
-    def action_waterfall(self) -> None:
-        """Show the per-turn latency waterfall (it follows the session while open)."""
-        if not isinstance(self.screen, WaterfallScreen):
-            self.push_screen(WaterfallScreen(lambda: self.model))
 
     def action_waterfall(self) -> None:
         """Show the per-turn latency waterfall (it follows the session while open)."""
