@@ -126,6 +126,19 @@ async def test_scene_fed_live_matches_scene_fed_up_front() -> None:
     assert any("you  turn 1" in line for line in screens[1]["#transcript"])
 
 
+def test_tuning_panel_open(snap_compare) -> None:
+    """Tuning panel open (key c) over a finished conversation, showing the local engine's fields."""
+
+    async def open_tuning(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+
+    app = scene_app("conversation")
+    app.settings = type("S", (), {"theme": None, "record": None, "config_path": "config.toml"})()  # a fixed path shown
+    assert snap_compare(app, terminal_size=WIDE, run_before=open_tuning)
+
+
 def test_waterfall_open_on_the_conversation(snap_compare) -> None:
     async def open_waterfall(pilot) -> None:
         await settle(pilot)

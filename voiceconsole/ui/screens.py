@@ -21,6 +21,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("home  end", "start of the session / back to live"),
     ("t", "next theme"),
     ("w", "latency waterfall: where each turn's time went, p50 / p95 (escape closes)"),
+    ("c", "tune turn detection live (presets, save / load the config file)"),
     ("esc", "hide the error banner"),
     ("?  f1", "this help"),
     ("q", "quit (stops the session, closes the engines)"),
