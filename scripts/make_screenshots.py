@@ -58,6 +58,9 @@ SHOTS: tuple[Shot, ...] = (
     Shot("state-muted-paused-zoomed", "conversation", keys=("m", "b", "p", "minus", "left")),
     Shot("state-zoomed-in", "conversation", keys=("plus", "plus")),
     Shot("state-typing-a-line", "reply_playing", keys=("s",), typed="say this for me"),
+    Shot("state-signal-lane", "signal_thresholds"),
+    Shot("state-signal-lane-zoomed-in", "signal_thresholds", keys=("plus", "plus")),
+    Shot("state-ink2-no-probabilities", "ink2_turns"),
     Shot("size-80x24", "conversation", size=(80, 24)),
     Shot("replay-paused", "conversation", replay_at=9.0),
 )

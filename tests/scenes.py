@@ -9,11 +9,14 @@ session would emit, so keys change the screen in scripted runs too.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from voiceconsole.clock import VirtualClock
+from voiceconsole.engines.base import TurnSettings
+from voiceconsole.engines.vad_turns import VadTurnTracker
 from voiceconsole.session.bus import EventBus
 from voiceconsole.events import (
     AudioLevel,
@@ -42,11 +45,16 @@ from voiceconsole.events import (
     TurnResume,
     TurnStart,
     TurnUpdate,
+    VadSignalBatch,
     WordTiming,
 )
 
 LEVEL_STEP = 0.05
 RATE = 16000
+FRAME = 512
+"""Samples per VAD frame (Silero at 16 kHz: 32 ms), as the local engine has them."""
+SIGNAL_FRAMES = 3
+"""VAD frames per ``turn.signal`` batch (the local engine's ~100 ms)."""
 
 
 @dataclass
@@ -69,12 +77,17 @@ class SceneBuilder:
     events: list[Event] = field(default_factory=list)
     speech: list[tuple[float, float]] = field(default_factory=list)
     playing: list[tuple[float, float]] = field(default_factory=list)
+    stt: str = "local"
+    tunings: list[tuple[float, TurnSettings]] = field(default_factory=lambda: [(0.0, TurnSettings())])
+    """The turn settings from each audio time on (the local engine's ``turn.signal`` follows them)."""
+    signalled: bool = False
 
     def add(self, cls: type[Event], t: float, **fields: Any) -> SceneBuilder:
         self.events.append(cls(t=t, audio_t=t, **fields))
         return self
 
     def start(self, stt: str = "local", tts: str = "local") -> SceneBuilder:
+        self.stt = stt
         self.add(
             SessionStarted,
             0.0,
@@ -95,6 +108,13 @@ class SceneBuilder:
         self.add(TurnConfigChanged, 0.0, settings={"end_silence_ms": 800})
         self.add(EngineState, 0.0, role="stt", engine=stt, state="connected")
         self.add(EngineState, 0.0, role="tts", engine=tts, state="connected")
+        return self
+
+    def retune(self, t: float, **changes: Any) -> SceneBuilder:
+        """The user changed the turn settings (``TurnSettings`` fields) at ``t``."""
+        settings = replace(self.tunings[-1][1], **changes)
+        self.tunings.append((t, settings))
+        self.add(TurnConfigChanged, t, settings={k: getattr(settings, k) for k in changes})
         return self
 
     def said(self, start: float, stop: float) -> SceneBuilder:
@@ -162,8 +182,59 @@ class SceneBuilder:
             self.playing.append((play_start, end))
         return self
 
+    def speech_probability(self, k: int, spans: list[tuple[float, float]] | None = None) -> float:
+        """A Silero-like probability for VAD frame ``k``: near 1 in speech (with a dip now and
+        then), rising and falling over ~60 ms at its edges, near 0 in silence. ``spans`` is
+        :attr:`speech` sorted (pass it when asking for many frames)."""
+        mid = (k + 0.5) * FRAME / RATE
+        spans = spans if spans is not None else sorted(self.speech)
+        i = bisect_right(spans, (mid, math.inf))  # the spans around mid only (an hour has 900)
+        near = min((max(a - mid, mid - b, 0.0) for a, b in spans[max(0, i - 1) : i + 1]), default=math.inf)
+        if near == 0.0:
+            return min(1.0, 0.9 + 0.08 * math.sin(k * 0.7)) if k % 17 else 0.62
+        if near < 0.07:
+            return 0.45 - 4.0 * near
+        return 0.02 + 0.02 * abs(math.sin(k * 1.3))
+
+    def signal(self, now: float) -> list[tuple[float, str]]:
+        """The local engine's ``turn.signal`` batches up to ``now``: :meth:`speech_probability`
+        per frame through the offline turn rule, a batch every 3 frames and at every edge.
+        Returns the rule's edges (audio time, ``start``/``eager_end``/``resume``/``finalize``)."""
+        self.signalled = True
+        found: list[tuple[float, str]] = []
+        tunings = list(self.tunings)
+        tracker = VadTurnTracker(tunings.pop(0)[1], frame_samples=FRAME, sample_rate=RATE)
+        frame_s = FRAME / RATE
+        spans = sorted(self.speech)
+        probs: list[int] = []
+        first = 0
+        k = 0
+        while (k + 1) * frame_s <= now + 1e-9:
+            end = (k + 1) * frame_s
+            while tunings and tunings[0][0] <= k * frame_s:
+                tracker.set_settings(tunings.pop(0)[1])
+            if not probs:
+                first = k
+            p = self.speech_probability(k, spans)
+            probs.append(round(p * 255))
+            edges = tracker.process([((k + 1) * FRAME, p)])
+            found.extend((round(end, 3), edge) for edge in edges)
+            if edges or len(probs) >= SIGNAL_FRAMES:
+                settings = tracker.settings
+                self.add(VadSignalBatch, round(end, 3), frames_audio_t=round(first * frame_s, 3),
+                         frame_ms=tracker.frame_ms, probs=tuple(probs), threshold=settings.vad_threshold,
+                         phase=tracker.phase, speech_ms=tracker.speech_ms, silence_ms=tracker.silence_ms,
+                         start_ms=settings.start_speech_ms, eager_ms=settings.eager_end_silence_ms,
+                         end_ms=settings.end_silence_ms)
+                probs = []
+            k += 1
+        return found
+
     def build(self, name: str, now: float) -> Scene:
-        """Add the 50 ms level events up to ``now`` and sort everything by time."""
+        """Add the 50 ms level events (and the local engine's signal) up to ``now`` and sort
+        everything by time."""
+        if self.stt == "local" and not self.signalled:
+            self.signal(now)
         t = LEVEL_STEP
         k = 0
         while t <= now + 1e-9:
@@ -283,6 +354,40 @@ def conversation() -> Scene:
     return b.build("conversation", 14.6)
 
 
+def signal_thresholds() -> Scene:
+    """The local engine's signal: two turns, the second after the user raised the VAD
+    threshold to 0.6 and shortened the eager and end silences (150 / 500 ms); its short pause
+    crosses the eager mark, then speech resumes. The turn events are the rule's own edges."""
+    b = SceneBuilder().start().said(0.6, 2.2)
+    b.retune(3.3, vad_threshold=0.6, eager_end_silence_ms=150, end_silence_ms=500)
+    b.said(3.7, 4.5).said(4.78, 5.6)
+    now = 6.6
+    words = iter(["all", "circuits", "are", "busy", "please", "hold", "while", "we"])
+    turn, text = 0, ""
+    for at, edge in b.signal(now):
+        if edge == "start":
+            turn, text = turn + 1, next(words)
+            b.add(TurnStart, at, turn=turn)
+            b.add(TurnUpdate, round(at + 0.3, 3), turn=turn, transcript=text)
+        elif edge == "eager_end":
+            b.add(TurnEagerEnd, at, turn=turn, transcript=text)
+        elif edge == "resume":
+            b.add(TurnResume, at, turn=turn)
+        else:
+            b.add(TurnEnd, at, turn=turn, transcript=text)
+            if turn == 1:
+                b.reply(1, "all circuits are busy", round(at + 0.02, 3), turn=1, duration=0.5)
+    return b.build("signal_thresholds", now)
+
+
+def ink2_turns() -> Scene:
+    """A Cartesia Ink-2 session: server turn events only, no probabilities to draw."""
+    b = SceneBuilder().start(stt="cartesia-turns", tts="local").said(0.8, 2.47)
+    b.turn(1, 0.98, WORDS_1, eager=2.69, end=3.29)
+    b.reply(1, "all circuits are busy now", 3.31, turn=1, duration=1.6)
+    return b.build("ink2_turns", 4.2)
+
+
 SCENES: dict[str, Callable[[], Scene]] = {
     "empty": empty,
     "turn_in_progress": turn_in_progress,
@@ -292,6 +397,8 @@ SCENES: dict[str, Callable[[], Scene]] = {
     "tts_queue": tts_queue,
     "engine_error": engine_error,
     "conversation": conversation,
+    "signal_thresholds": signal_thresholds,
+    "ink2_turns": ink2_turns,
 }
 
 

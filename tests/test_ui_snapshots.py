@@ -70,6 +70,26 @@ def test_engine_error_banner(snap_compare) -> None:
     assert snap_compare(scene_app("engine_error"), terminal_size=WIDE, run_before=settle)
 
 
+def test_signal_lane_with_thresholds(snap_compare) -> None:
+    """The local engine's speech probability over the VAD threshold (raised mid-session) and the
+    silence counter reaching the eager and end marks."""
+    assert snap_compare(scene_app("signal_thresholds"), terminal_size=WIDE, run_before=settle)
+
+
+def test_signal_lane_zoomed_in(snap_compare) -> None:
+    async def zoom_in(pilot) -> None:
+        await settle(pilot)
+        for key in ("plus", "plus"):
+            await pilot.press(key)
+        await settle(pilot)
+
+    assert snap_compare(scene_app("signal_thresholds"), terminal_size=WIDE, run_before=zoom_in)
+
+
+def test_signal_lane_says_ink2_has_no_probabilities(snap_compare) -> None:
+    assert snap_compare(scene_app("ink2_turns"), terminal_size=WIDE, run_before=settle)
+
+
 def test_help_screen(snap_compare) -> None:
     async def open_help(pilot) -> None:
         await settle(pilot)

@@ -40,7 +40,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from voiceconsole.clock import RealClock
-from voiceconsole.events import AudioLevel, Event
+from voiceconsole.events import AudioLevel, Event, VadSignalBatch
 from voiceconsole.session.controller import BatchedEventSource, ClockReader, Controller
 from voiceconsole.ui.entries import ErrorInfo
 from voiceconsole.ui.meters import VuMeters
@@ -62,7 +62,7 @@ FRAME_HZ = 15
 shows the loudest block since the one before)."""
 REST_AFTER_FRAMES = 8
 """Quiet frames (no event, meters still, no reply being heard) before the frames stop."""
-LAZY_EVENTS = frozenset({AudioLevel})
+LAZY_EVENTS = frozenset({AudioLevel, VadSignalBatch})
 """Events a session on its own thread may hold back until the next frame while frames run."""
 
 
@@ -226,7 +226,7 @@ class VoiceConsoleApp(App[int]):
     # --- events in and frames -------------------------------------------------------------------
 
     def feed(self, event: Event) -> None:
-        """Apply one event. A level reading is drawn with the next frame; any other event at once
+        """Apply one event. A level reading or turn signal is drawn with the next frame; any other event at once
         (once the current burst is over)."""
         self.model.apply(event)
         self._events_since_frame = True
@@ -234,7 +234,7 @@ class VoiceConsoleApp(App[int]):
             return
         if self.resting:
             self._wake()
-        if type(event) is not AudioLevel:
+        if type(event) not in LAZY_EVENTS:
             self._draw_soon()
 
     def reset(self, events: Iterable[Event] = ()) -> None:

@@ -19,6 +19,7 @@ from voiceconsole.ui.cells import CellRow
 from voiceconsole.ui.entries import Mark, ReplyEntry, TurnEntry
 from voiceconsole.ui.levels import LevelTrack
 from voiceconsole.ui.model import ConsoleModel
+from voiceconsole.ui.signal import SignalColumn
 
 StyleOf = Callable[[str], Style]
 """A component style by short name (``"mic"`` -> ``timeline--mic``)."""
@@ -48,6 +49,8 @@ class Window:
     now_col: int
     now: float
     """Audio time of "now" (open spans run to it)."""
+    view_col: int = 0
+    """Window columns left of what is on screen (drawn only for labels that spill in)."""
 
     @property
     def seconds_per_col(self) -> float:
@@ -309,11 +312,113 @@ class ReplyGapLane(GapLane):
     help = "turn.end → first reply audio heard; ↯ interrupt → silence, in ms"
 
 
+THRESHOLD_LINES = "_─‾"
+"""The VAD threshold's line, low to high (a third of the cell each; glyphs every font has)."""
+INK2_ENGINE = "cartesia-turns"
+INK2_NOTE = "Ink-2 exposes no probabilities: server events only"
+INK2_NOTE_SHORT = "Ink-2: no probabilities"
+
+
+def spark(fraction: float) -> str:
+    """The sparkline glyph for ``fraction`` (0-1) of the cell's height."""
+    return SPARK[max(0, min(len(SPARK) - 1, int(fraction * len(SPARK))))]
+
+
+def signal_columns(win: Window, model: ConsoleModel) -> list[SignalColumn]:
+    """The signal of the window's columns up to "now"."""
+    count = min(win.width, win.now_col - win.first_col + 1)
+    return model.signal.columns(win.first_col, count, win.seconds_per_col) if count > 0 else []
+
+
+def write_note(cells: CellRow, win: Window, text: str, short: str, style: Style) -> None:
+    """A note at the left of what is on screen (the short one if the long one does not fit)."""
+    room = cells.width - win.view_col - 1
+    cells.text(win.view_col + 1, text if len(text) < room else short, style)
+
+
+class SignalLane(Lane):
+    """The offline engine's speech probability per column, over the VAD threshold's line."""
+
+    name = "signal"
+    label = "p(vad)"
+    help = "local engine's VAD speech probability, bright above the threshold line ─"
+    aspects = ("signal", "status")
+    follows_now = True
+
+    def draw(self, cells: CellRow, win: Window, model: ConsoleModel, style: StyleOf) -> None:
+        track = model.signal
+        if not track:
+            stt = model.session.stt if model.session is not None else ""
+            if stt == INK2_ENGINE:
+                write_note(cells, win, INK2_NOTE, INK2_NOTE_SHORT, style("signal-note"))
+            elif stt:
+                write_note(cells, win, f"{stt}: no signal events", "no signal events", style("signal-note"))
+            return
+        columns = signal_columns(win, model)
+        line, below, above = style("threshold"), style("signal"), style("signal-speech")
+        # The threshold line runs across the whole lane (the future too), its value written at
+        # the left of the view and where it changed; the bars go over it.
+        rule = track.rules[0] if track.rules else None
+        for i in range(cells.width):
+            if i < len(columns) and columns[i].rule is not None:
+                rule = columns[i].rule
+            if rule is not None:
+                level = min(len(THRESHOLD_LINES) - 1, int(rule.threshold * len(THRESHOLD_LINES)))
+                cells.put(i, THRESHOLD_LINES[level], line)
+        labels = [(win.view_col, track.rule_at(math.floor(win.time_at(win.view_col) / track.frame_s)))]
+        for change in track.rules[1:]:
+            col = win.col(change.first_frame * track.frame_s)
+            if win.view_col <= col < cells.width:
+                if col - labels[-1][0] < 6:
+                    labels.pop()
+                labels.append((col, change))
+        for col, shown in labels:
+            if shown is not None:
+                cells.text(col, f"{shown.threshold:.2f}", line)
+        for i, column in enumerate(columns):
+            p, rule = column.probability, column.rule
+            if p is None or rule is None:
+                continue
+            if p > rule.threshold:
+                cells.put(i, spark(p), above)
+            elif p >= 1 / len(SPARK):  # lower than that, the threshold line shows through
+                cells.put(i, spark(p), below)
+
+
+class SilenceLane(Lane):
+    """The offline turn rule's counters: speech towards a start, silence towards eager and end."""
+
+    name = "silence"
+    label = "rule"
+    help = "speech run toward a start; in a turn, silence run toward eager ◇ and end ■"
+    aspects = ("signal",)
+    follows_now = True
+
+    def draw(self, cells: CellRow, win: Window, model: ConsoleModel, style: StyleOf) -> None:
+        if not model.signal:
+            return
+        speech, started = style("count-start"), style("turn")
+        silence, eager, end = style("silence"), style("silence-eager"), style("silence-end")
+        for i, column in enumerate(signal_columns(win, model)):
+            rule = column.rule
+            if rule is None or column.phase is None:
+                continue
+            if column.phase == "idle":
+                if column.speech_ms > 0 and rule.start_ms > 0:
+                    cells.put(i, spark(column.speech_ms / rule.start_ms),
+                              started if column.speech_ms >= rule.start_ms else speech)
+                continue
+            ms = column.silence_ms
+            if ms > 0:
+                zone = end if ms >= rule.end_ms else eager if ms >= rule.eager_ms else silence
+                cells.put(i, spark(ms / rule.end_ms), zone)
+
+
 LANES: tuple[Lane, ...] = (
-    AxisLane(), TicksLane(), MicLane(), TurnLane(), EagerGapLane(), EndGapLane(), ReplyLane(), ReplyGapLane(),
-    SpeakerLane(),
+    AxisLane(), TicksLane(), MicLane(), SignalLane(), SilenceLane(), TurnLane(), EagerGapLane(), EndGapLane(),
+    ReplyLane(), ReplyGapLane(), SpeakerLane(),
 )
 """The timeline's rows, top to bottom."""
 
 
-__all__ = ["LANES", "Lane", "Window", "format_axis_time", "tick_steps"]
+__all__ = ["LANES", "Lane", "SignalLane", "SilenceLane", "Window", "format_axis_time", "tick_steps"]

@@ -41,16 +41,19 @@ from voiceconsole.events import (
     TtsQueued,
     TtsRequestSent,
     TtsWordTimings,
+    TurnConfigChanged,
     TurnEagerEnd,
     TurnEnd,
     TurnResume,
     TurnStart,
     TurnUpdate,
+    VadSignalBatch,
 )
 from voiceconsole.session.metrics import MetricsBuilder
 from voiceconsole.ui.entries import EngineInfo, ErrorInfo, Mark, ReplyEntry, Span, TurnEntry
 from voiceconsole.ui.gaps import GapBook
 from voiceconsole.ui.levels import LevelTrack
+from voiceconsole.ui.signal import SignalTrack
 
 @dataclass(slots=True)
 class Versions:
@@ -63,6 +66,8 @@ class Versions:
     speech: int = 0
     """The reference VAD's speech spans and the muted stretches."""
     levels: int = 0
+    signal: int = 0
+    """The offline engine's speech probabilities and turn-rule counters (``turn.signal``)."""
     gaps: int = 0
     metrics: int = 0
     status: int = 0
@@ -84,6 +89,8 @@ class ConsoleModel:
     def __init__(self) -> None:
         self.session: SessionStarted | None = None
         self.stopped: SessionStopped | None = None
+        self.turn_config: dict[str, Any] | None = None
+        """The turn settings of the latest ``turn.config`` (as :meth:`TurnSettings.as_dict`)."""
         self.engines: dict[str, EngineInfo] = {}
         self.devices: dict[str, DeviceState] = {}
         self.errors: list[ErrorInfo] = []
@@ -98,6 +105,8 @@ class ConsoleModel:
         self._playing: dict[int, ReplyEntry] = {}  # started and not yet finished, in start order
         self.mic = LevelTrack()
         self.speaker = LevelTrack()
+        self.signal = SignalTrack()
+        """The local engine's ``turn.signal`` batches, one entry per VAD frame."""
         self.last_level: dict[str, AudioLevel] = {}
         self.vad: list[Span] = []
         self.mutes: list[Span] = []
@@ -158,6 +167,10 @@ class ConsoleModel:
             self.engines.setdefault(role, EngineInfo(role, name))
         self.versions.status = self.bump()
 
+    def _on_turn_config(self, e: TurnConfigChanged) -> None:
+        self.turn_config = e.settings
+        self.versions.status = self.bump()
+
     def _on_session_stop(self, e: SessionStopped) -> None:
         self.stopped = e
         self.versions.status = self.bump()
@@ -181,6 +194,10 @@ class ConsoleModel:
         track.add(e.audio_t, e.rms_dbfs)
         self.last_level[e.source] = e
         self.versions.levels = self.bump()
+
+    def _on_signal(self, e: VadSignalBatch) -> None:
+        if self.signal.add(e):
+            self.versions.signal = self.bump()
 
     # reference VAD and mute
 
@@ -381,10 +398,12 @@ class ConsoleModel:
 _HANDLERS: dict[type[Event], Callable[[ConsoleModel, Any], None]] = {
     SessionStarted: ConsoleModel._on_session_start,
     SessionStopped: ConsoleModel._on_session_stop,
+    TurnConfigChanged: ConsoleModel._on_turn_config,
     EngineState: ConsoleModel._on_engine_state,
     EngineError: ConsoleModel._on_engine_error,
     DeviceState: ConsoleModel._on_device,
     AudioLevel: ConsoleModel._on_level,
+    VadSignalBatch: ConsoleModel._on_signal,
     SpeechStarted: ConsoleModel._on_speech_start,
     SpeechStopped: ConsoleModel._on_speech_stop,
     MuteCommand: ConsoleModel._on_mute,

@@ -59,6 +59,8 @@ VC_VARIABLES: dict[str, str] = {
     "vc-meter-mid": "warning",
     "vc-meter-high": "error",
     "vc-clip": "error",
+    "vc-signal": "secondary",
+    "vc-threshold": "accent",
 }
 """The console's own theme variables and the base colour each falls back to."""
 

@@ -65,6 +65,14 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         "timeline--interrupt",
         "timeline--command",
         "timeline--speaker",
+        "timeline--signal",
+        "timeline--signal-speech",
+        "timeline--signal-note",
+        "timeline--threshold",
+        "timeline--count-start",
+        "timeline--silence",
+        "timeline--silence-eager",
+        "timeline--silence-end",
     }
 
     follow: reactive[bool] = reactive(True, init=False)
@@ -150,7 +158,7 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
 
     def _draw(self, lane: Lane, x0: int, width: int, now_col: int) -> CellRow:
         """The lane's cells for the view's columns (drawn from :data:`SPILL` columns before)."""
-        win = Window(x0 - SPILL, width + SPILL, self.zoom_ms, now_col, self._now)
+        win = Window(x0 - SPILL, width + SPILL, self.zoom_ms, now_col, self._now, view_col=SPILL)
         cells = CellRow(win.width, self.base_style)
         lane.draw(cells, win, self.model, self.style_of)
         if lane.labelled and x0 > 0:
