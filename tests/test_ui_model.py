@@ -10,7 +10,16 @@ import pytest
 from textual.geometry import Region
 
 from tests.scenes import SCENES, ScriptedController, long_session
-from voiceconsole.events import AudioLevel, SpeechStarted, SpeechStopped, TtsWordTimings, TurnStart, TurnUpdate, WordTiming
+from voiceconsole.events import (
+    AudioLevel,
+    SpeechStarted,
+    SpeechStopped,
+    TtsWordTimings,
+    TurnConfigChanged,
+    TurnStart,
+    TurnUpdate,
+    WordTiming,
+)
 from voiceconsole.ui.app import VoiceConsoleApp
 from voiceconsole.ui.entries import Mark, ReplyEntry
 from voiceconsole.ui.levels import BIN_S, HOLD_S, LevelTrack, level_code
@@ -186,3 +195,12 @@ def test_level_columns_are_the_loudest_of_each_column(zoom_ms: int) -> None:
     first, count = 3, 60
     expected = [track.loudest((first + i) * col_s, (first + i + 1) * col_s) for i in range(count)]
     assert track.columns(first, count, col_s) == expected
+
+
+def test_a_change_of_turn_settings_is_marked_on_the_timeline_but_not_the_first_settings() -> None:
+    model = ConsoleModel()
+    model.apply(TurnConfigChanged(t=0.0, audio_t=0.0, settings={"end_silence_ms": 800}))
+    assert [m.kind for m in model.reply_marks] == []
+    model.apply(TurnConfigChanged(t=5.0, audio_t=4.9, settings={"end_silence_ms": 400}))
+    assert [(m.kind, m.at) for m in model.reply_marks] == [("config", 4.9)]
+    assert model.turn_config == {"end_silence_ms": 400} and model.versions.replies == model.version

@@ -52,8 +52,8 @@ from voiceconsole.ui.status import ErrorBanner, StatusBar
 from voiceconsole.ui.themes import ThemeSet, load_themes
 from voiceconsole.ui.timeline import TimelineGutter, TimelineView
 from voiceconsole.ui.transcript import TranscriptView
-from voiceconsole.ui.waterfall import WaterfallScreen
 from voiceconsole.ui.tuning import TuningScreen, config_path_for, settings_from_dict
+from voiceconsole.ui.waterfall import WaterfallScreen
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
-from voiceconsole.events import Event, PlaybackInterrupted, PlaybackStarted, SpeechStopped, TurnEagerEnd, TurnEnd
+from voiceconsole.events import (
+    Event,
+    PlaybackInterrupted,
+    PlaybackStarted,
+    SpeechStopped,
+    TurnEagerEnd,
+    TurnEnd,
+)
 from voiceconsole.session.metrics import MetricsBuilder, TurnMetrics
 from voiceconsole.ui.entries import Gap, ReplyEntry
 

@@ -29,10 +29,10 @@ LEVEL_FLOOR_DB = -60.0
 TICK_STEPS_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TURN_MARKS = {"update": "·", "resume": "↺", "eager_end": "◇", "start": "▶", "end": "■"}
 TURN_MARK_STYLE = {"update": "update", "resume": "resume", "eager_end": "eager", "start": "turn", "end": "end"}
-REPLY_MARKS = {"queued": "•", "request": "›", "first_audio": "♪", "say": "✎", "mute": "M", "unmute": "U",
+REPLY_MARKS = {"queued": "•", "request": "›", "first_audio": "♪", "say": "✎", "mute": "M", "unmute": "U", "config": "c",
                "interrupt": "↯", "cut": "✕"}
 REPLY_MARK_STYLE = {"queued": "reply", "request": "reply", "first_audio": "reply", "say": "command", "mute": "command",
-                    "unmute": "command", "interrupt": "interrupt", "cut": "interrupt"}
+                    "unmute": "command", "config": "command", "interrupt": "interrupt", "cut": "interrupt"}
 GAP_STYLE = {"stop_eager": "eager", "stop_end": "end", "end_audio": "reply", "barge_in": "interrupt"}
 PAST_ENOUGH = 4
 """Turns (or replies), newest first, wholly before the window after which older ones are not
@@ -243,7 +243,7 @@ class TurnLane(Lane):
 class ReplyLane(Lane):
     name = "reply"
     label = "reply"
-    help = "› request  ♪ first audio  ▶▬ playing  ✕ cut  ↯ interrupt  ✎ typed  M/U mute"
+    help = "› request  ♪ first audio  ▶▬ playing  ✕ cut  ↯ interrupt  ✎ typed  M/U mute  c turn settings changed"
     aspects = ("replies",)
     follows_now = True
     labelled = True

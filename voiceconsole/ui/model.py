@@ -50,10 +50,18 @@ from voiceconsole.events import (
     VadSignalBatch,
 )
 from voiceconsole.session.metrics import MetricsBuilder
-from voiceconsole.ui.entries import EngineInfo, ErrorInfo, Mark, ReplyEntry, Span, TurnEntry
+from voiceconsole.ui.entries import (
+    EngineInfo,
+    ErrorInfo,
+    Mark,
+    ReplyEntry,
+    Span,
+    TurnEntry,
+)
 from voiceconsole.ui.gaps import GapBook
 from voiceconsole.ui.levels import LevelTrack
 from voiceconsole.ui.signal import SignalTrack
+
 
 @dataclass(slots=True)
 class Versions:
@@ -168,8 +176,12 @@ class ConsoleModel:
         self.versions.status = self.bump()
 
     def _on_turn_config(self, e: TurnConfigChanged) -> None:
+        changed = self.turn_config is not None  # the first one is the settings the session started with
         self.turn_config = e.settings
-        self.versions.status = self.bump()
+        self.versions.status = version = self.bump()
+        if changed:  # marked on the timeline, where its effect on the next turns shows
+            self._mark(self.reply_marks, Mark(e.audio_t, "config"))
+            self.versions.replies = version
 
     def _on_session_stop(self, e: SessionStopped) -> None:
         self.stopped = e

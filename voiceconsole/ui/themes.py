@@ -26,13 +26,13 @@ separator) and ``~/.config/voiceconsole/themes``. A file that does not validate 
 from __future__ import annotations
 
 import os
-import sys
 import re
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomllib
 from textual.color import Color, ColorParseError
 from textual.theme import BUILTIN_THEMES, Theme
 

@@ -25,12 +25,18 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.content import Content
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from voiceconsole.config import Settings, apply_values, default_config_path, load_config_file, update_config_file
+from voiceconsole.config import (
+    Settings,
+    apply_values,
+    default_config_path,
+    load_config_file,
+    update_config_file,
+)
 from voiceconsole.engines.base import TurnSettings
 from voiceconsole.errors import ConfigError
 from voiceconsole.session.controller import Controller

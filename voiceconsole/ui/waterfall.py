@@ -31,7 +31,13 @@ from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widget import Widget
 
-from voiceconsole.session.metrics import SEGMENTS, STACKED_SEGMENT_KEYS, MetricsBuilder, MetricSummary, TurnMetrics
+from voiceconsole.session.metrics import (
+    SEGMENTS,
+    STACKED_SEGMENT_KEYS,
+    MetricsBuilder,
+    MetricSummary,
+    TurnMetrics,
+)
 from voiceconsole.ui.cells import CellRow, ComponentStyles
 from voiceconsole.ui.model import ConsoleModel
 
