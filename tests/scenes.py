@@ -54,7 +54,7 @@ RATE = 16000
 FRAME = 512
 """Samples per VAD frame (Silero at 16 kHz: 32 ms), as the local engine has them."""
 SIGNAL_FRAMES = 3
-"""VAD frames per ``turn.signal`` batch (the local engine's ~100 ms)."""
+"""VAD frames per ``vad.signal`` batch (the local engine's ~100 ms)."""
 
 
 @dataclass
@@ -79,7 +79,7 @@ class SceneBuilder:
     playing: list[tuple[float, float]] = field(default_factory=list)
     stt: str = "local"
     tunings: list[tuple[float, TurnSettings]] = field(default_factory=lambda: [(0.0, TurnSettings())])
-    """The turn settings from each audio time on (the local engine's ``turn.signal`` follows them)."""
+    """The turn settings from each audio time on (the local engine's ``vad.signal`` follows them)."""
     signalled: bool = False
 
     def add(self, cls: type[Event], t: float, **fields: Any) -> SceneBuilder:
@@ -197,7 +197,7 @@ class SceneBuilder:
         return 0.02 + 0.02 * abs(math.sin(k * 1.3))
 
     def signal(self, now: float) -> list[tuple[float, str]]:
-        """The local engine's ``turn.signal`` batches up to ``now``: :meth:`speech_probability`
+        """The local engine's ``vad.signal`` batches up to ``now``: :meth:`speech_probability`
         per frame through the offline turn rule, a batch every 3 frames and at every edge.
         Returns the rule's edges (audio time, ``start``/``eager_end``/``resume``/``finalize``)."""
         self.signalled = True

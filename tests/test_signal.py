@@ -1,4 +1,4 @@
-"""The local engine's turn signal: ``turn.signal`` events (JSON, recordings, the engine on real
+"""The local engine's turn signal: ``vad.signal`` events (JSON, recordings, the engine on real
 speech) and the signal lanes that draw them."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from voiceconsole.ui.lanes import INK2_NOTE, SignalLane, SilenceLane, Window
 from voiceconsole.ui.model import ConsoleModel
 
 MAX_BYTES_PER_MINUTE = 300_000
-"""A 10-minute session must add at most a few MB of turn.signal lines (measured: ~140 KB a minute)."""
+"""A 10-minute session must add at most a few MB of vad.signal lines (measured: ~140 KB a minute)."""
 
 
 def batch(**fields) -> VadSignalBatch:
@@ -41,7 +41,7 @@ def batch(**fields) -> VadSignalBatch:
 def test_signal_event_round_trips_through_json() -> None:
     event = batch()
     line = to_json(event)
-    assert json.loads(line)["type"] == "turn.signal" and EVENT_TYPES["turn.signal"] is VadSignalBatch
+    assert json.loads(line)["type"] == "vad.signal" and EVENT_TYPES["vad.signal"] is VadSignalBatch
     back = from_json(line)
     assert back == event and isinstance(back.probs, tuple) and isinstance(back.frame_ms, float)
     assert back.probabilities == (3 / 255, 250 / 255, 1.0)
@@ -103,14 +103,14 @@ def test_signal_events_are_recorded_and_replayed(tmp_path: Path) -> None:
     out = cli("--no-ui", "--mic", str(SPEECH), "--fast", "--speaker", "null", "--record", str(rec))
     assert out.returncode == 0, out.stderr
     logged = lines(rec / "events.jsonl")
-    signal_lines = [line for line in logged if '"type":"turn.signal"' in line]
+    signal_lines = [line for line in logged if '"type":"vad.signal"' in line]
     recorded = [from_json(line) for line in signal_lines]
     assert len(recorded) > 100 and all(isinstance(e, VadSignalBatch) for e in recorded)
     loaded = [e for e in load_recording(rec).events if isinstance(e, VadSignalBatch)]
     assert loaded == recorded
     replayed = cli("replay", str(rec), "--no-ui", "--speed", "0")
     assert replayed.returncode == 0, replayed.stderr
-    assert [line for line in replayed.stdout.splitlines() if '"type":"turn.signal"' in line] == signal_lines
+    assert [line for line in replayed.stdout.splitlines() if '"type":"vad.signal"' in line] == signal_lines
     minutes = recorded[-1].audio_t / 60.0
     per_minute = sum(len(line) + 1 for line in signal_lines) / minutes
     assert per_minute < MAX_BYTES_PER_MINUTE, per_minute

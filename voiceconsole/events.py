@@ -350,7 +350,7 @@ class VadSignalBatch(Event):
     is the state that caused the edge.
     """
 
-    TYPE: ClassVar[str] = "turn.signal"
+    TYPE: ClassVar[str] = "vad.signal"
     frames_audio_t: float = 0.0
     frame_ms: float = 32.0
     probs: tuple[int, ...] = ()

@@ -3,7 +3,7 @@
 It speaks Cartesia's Ink-2 turn vocabulary (``turn.start``, ``turn.update``,
 ``turn.eager_end``, ``turn.resume``, ``turn.end``) so the rest of the console cannot tell it
 from the cloud engine, and also publishes what its turn rule rests on: the VAD's speech
-probabilities and the rule's counters, as ``turn.signal`` events about every 100 ms of audio. All model work runs in one worker thread (so chunks stay in order);
+probabilities and the rule's counters, as ``vad.signal`` events about every 100 ms of audio. All model work runs in one worker thread (so chunks stay in order);
 events are emitted afterwards on the event loop, so each is stamped with the audio that
 caused it.
 """
@@ -57,7 +57,7 @@ WorkerOutput = TurnSignal | SignalBatch
 """What :meth:`LocalTurnProcessor.process` returns, in the order it happened."""
 
 SIGNAL_BATCH_MS = 100
-"""Audio per ``turn.signal`` event: one event (not one per 32 ms frame) keeps the log and the
+"""Audio per ``vad.signal`` event: one event (not one per 32 ms frame) keeps the log and the
 bus light, and 100 ms is finer than anyone reads a timeline live."""
 
 
@@ -243,7 +243,7 @@ class LocalSttEngine:
     ``settings`` tunes turn detection (the duration fields and ``vad_threshold``);
     ``preroll_ms`` of audio before the detected speech start is decoded too;
     ``update_interval_ms`` is how much audio passes between ``turn.update`` checks.
-    Besides turn events it emits a ``turn.signal`` (:class:`VadSignalBatch`) for about every
+    Besides turn events it emits a ``vad.signal`` (:class:`VadSignalBatch`) for about every
     100 ms of audio: the frames' speech probabilities and the turn rule's counters.
     """
 

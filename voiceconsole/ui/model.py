@@ -75,7 +75,7 @@ class Versions:
     """The reference VAD's speech spans and the muted stretches."""
     levels: int = 0
     signal: int = 0
-    """The offline engine's speech probabilities and turn-rule counters (``turn.signal``)."""
+    """The offline engine's speech probabilities and turn-rule counters (``vad.signal``)."""
     gaps: int = 0
     metrics: int = 0
     status: int = 0
@@ -114,7 +114,7 @@ class ConsoleModel:
         self.mic = LevelTrack()
         self.speaker = LevelTrack()
         self.signal = SignalTrack()
-        """The local engine's ``turn.signal`` batches, one entry per VAD frame."""
+        """The local engine's ``vad.signal`` batches, one entry per VAD frame."""
         self.last_level: dict[str, AudioLevel] = {}
         self.vad: list[Span] = []
         self.mutes: list[Span] = []

@@ -1,6 +1,6 @@
 """The offline engine's turn signal over audio time, kept compactly: a few bytes per VAD frame.
 
-``turn.signal`` events (:class:`~voiceconsole.events.VadSignalBatch`) arrive about ten times a
+``vad.signal`` events (:class:`~voiceconsole.events.VadSignalBatch`) arrive about ten times a
 second for as long as the local engine runs, so, like the levels (:mod:`voiceconsole.ui.levels`),
 they are not kept as objects: each VAD frame (32 ms) is one byte of speech probability, two
 bytes each of the speech and silence runs, and one byte of the rule's phase, in ``array``\\ s
