@@ -12,6 +12,7 @@ from textual.strip import Strip
 from voiceconsole.ui.cells import CellRow, ComponentStyles
 from voiceconsole.ui.entries import ReplyEntry
 from voiceconsole.ui.model import ConsoleModel
+from voiceconsole.ui.scrolling import set_scroll_range
 
 STATE_ICONS = {
     "queued": "…",
@@ -64,7 +65,7 @@ class QueueView(ComponentStyles, ScrollView, can_focus=False):
         known = len(self._replies)
         self._replies.extend(islice(self.model.replies.values(), known, None))
         if len(self._replies) != known:
-            self.virtual_size = Size(self.scrollable_content_region.width, len(self._replies) + 1)
+            set_scroll_range(self, Size(self.scrollable_content_region.width, len(self._replies) + 1))
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()  # rows of unchanged replies come from the cache
 

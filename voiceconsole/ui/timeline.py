@@ -25,6 +25,7 @@ from textual.widget import Widget
 from voiceconsole.ui.cells import CellRow, ComponentStyles
 from voiceconsole.ui.lanes import LANES, Lane, Window
 from voiceconsole.ui.model import ConsoleModel
+from voiceconsole.ui.scrolling import set_scroll_range
 
 ZOOMS_MS: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 """Milliseconds per column, finest first."""
@@ -189,8 +190,7 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         # range and scrollbar change only then, not at every column.
         view = self.scrollable_content_region.width
         size = Size(max(self._page_x() + view, view), len(self.lanes))
-        if self.virtual_size != size:
-            self.virtual_size = size
+        set_scroll_range(self, size)
 
     def _scroll_to_now(self) -> None:
         target = self._page_x()

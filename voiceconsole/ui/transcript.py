@@ -19,6 +19,7 @@ from textual.strip import Strip
 from voiceconsole.ui.cells import ComponentStyles
 from voiceconsole.ui.entries import ReplyEntry, TurnEntry
 from voiceconsole.ui.model import ConsoleModel
+from voiceconsole.ui.scrolling import set_scroll_range
 
 STRIP_CACHE = 512
 """Entries whose rendered strips are kept (the screen shows a few dozen at most)."""
@@ -108,7 +109,7 @@ class TranscriptView(ComponentStyles, ScrollView, can_focus=False):
             self._offsets.append(line)
             line += len(self._strips(entry, width))
         scroll_y = self.scroll_y
-        self.virtual_size = Size(width, line)
+        set_scroll_range(self, Size(width, line))
         if self.follow:
             self.scroll_to(y=max(0, line - self.scrollable_content_region.height), animate=False, immediate=True)
         if self.scroll_y != scroll_y:
