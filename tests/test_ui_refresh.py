@@ -93,3 +93,26 @@ async def test_the_meters_refresh_every_cell_they_change() -> None:
             assert after != before
             assert _unrefreshed(before, after, log) == []
             del meters.refresh
+
+
+async def test_a_growing_transcript_keeps_its_scrollbar_in_step_with_its_scroll_range() -> None:
+    """The scroll range grows without a screen layout (set_scroll_range): the scrollbar's range
+    follows it, and the newest line stays in view."""
+    scene = SCENES["conversation"]()
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock, scene.events), clock=clock, themes=THEMES)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        transcript = app.transcript
+        grew = 0
+        for event in scene.events:
+            clock.advance_to(event.t)
+            height = transcript.virtual_size.height
+            app.feed(event)
+            app.flush()
+            await pilot.pause(0)
+            if transcript.virtual_size.height > height and transcript.show_vertical_scrollbar:
+                grew += 1
+                assert transcript.vertical_scrollbar.window_virtual_size == transcript.virtual_size.height
+                assert transcript.scroll_y == transcript.max_scroll_y  # following: the newest line shows
+        assert grew >= 3

@@ -111,7 +111,9 @@ class TranscriptView(ComponentStyles, ScrollView, can_focus=False):
         scroll_y = self.scroll_y
         set_scroll_range(self, Size(width, line))
         if self.follow:
-            self.scroll_to(y=max(0, line - self.scrollable_content_region.height), animate=False, immediate=True)
+            # Forced: a scrollbar that just appeared is not laid out yet, and would refuse the scroll.
+            self.scroll_to(y=max(0, line - self.scrollable_content_region.height), animate=False, immediate=True,
+                           force=True)
         if self.scroll_y != scroll_y:
             self.refresh()
         else:  # the lines from the first changed entry down (below them nothing moved)
