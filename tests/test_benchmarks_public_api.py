@@ -24,6 +24,7 @@ from tests.test_public_api import (
     _is_private_part,
     attribute_violations,
 )
+from tests.test_public_api import private_import_violations as private_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
@@ -46,19 +47,7 @@ def _module_name(path: Path) -> str:
 
 def private_import_violations(source: str) -> list[str]:
     """Imports of a private module of anything but the benchmarks themselves."""
-    bad = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        for name in names:
-            parts = name.split(".")
-            if parts[0] != "benchmarks" and any(_is_private_part(p) for p in parts):
-                bad.append(f"line {node.lineno}: import of {name}")
-    return bad
+    return private_imports(source, "benchmarks")
 
 
 def strict_violations(source: str) -> list[str]:

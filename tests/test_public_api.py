@@ -68,11 +68,10 @@ def _guarded_bases(cls: type) -> list[type]:
     return [base for base in cls.__mro__[1:] if base.__module__.split(".")[0] in GUARDED]
 
 
-@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(ROOT.parent)))
-def test_no_private_module_is_imported(path: Path) -> None:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def private_import_violations(source: str, own: str) -> list[str]:
+    """Imports in ``source`` of a private module (a ``_name`` part) of any package but ``own``."""
     bad = []
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -81,9 +80,14 @@ def test_no_private_module_is_imported(path: Path) -> None:
             continue
         for name in names:
             parts = name.split(".")
-            if parts[0] != "voiceconsole" and any(_is_private_part(p) for p in parts):
-                bad.append(f"line {node.lineno}: {name}")
-    assert bad == []
+            if parts[0] != own and any(_is_private_part(p) for p in parts):
+                bad.append(f"line {node.lineno}: import of {name}")
+    return bad
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(ROOT.parent)))
+def test_no_private_module_is_imported(path: Path) -> None:
+    assert private_import_violations(path.read_text(encoding="utf-8"), "voiceconsole") == []
 
 
 def attribute_violations(source: str, namespace: dict[str, object]) -> list[str]:
