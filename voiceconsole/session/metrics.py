@@ -63,11 +63,10 @@ over the turns that have the metric.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right, insort
-from itertools import islice
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from voiceconsole.events import (
     Event,
@@ -84,43 +83,18 @@ from voiceconsole.events import (
     TurnResume,
     TurnStart,
 )
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """A metric's key, the short label the console shows, and its unit."""
-
-    key: str
-    label: str
-    unit: str = "s"
-
-
-METRICS: tuple[MetricInfo, ...] = (
-    MetricInfo("eager_end_delay", "stop→eager"),
-    MetricInfo("end_of_turn_delay", "stop→end"),
-    MetricInfo("eager_to_end", "eager→end"),
-    MetricInfo("resumes", "resumes", unit="count"),
-    MetricInfo("responder_latency", "end→queued"),
-    MetricInfo("response_latency", "end→audio"),
-    MetricInfo("tts_ttfa", "TTS TTFA"),
-    MetricInfo("barge_in_latency", "barge-in"),
+from voiceconsole.session.summary import (
+    METRIC_KEYS,
+    METRICS,
+    SEGMENT_KEYS,
+    SEGMENTS,
+    STACKED_SEGMENT_KEYS,
+    MetricInfo,
+    MetricSummary,
+    format_ms,
+    percentile,
+    summarize_values,
 )
-"""Every per-turn metric, in display order."""
-
-METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
-
-SEGMENTS: tuple[MetricInfo, ...] = (
-    MetricInfo("endpointing_ms", "endpointing", unit="ms"),
-    MetricInfo("responder_ms", "responder", unit="ms"),
-    MetricInfo("tts_first_audio_ms", "TTS first audio", unit="ms"),
-    MetricInfo("playout_ms", "playout", unit="ms"),
-    MetricInfo("voice_to_voice_ms", "voice→voice", unit="ms"),
-)
-"""The per-turn latency segments (milliseconds), in waterfall order; the last is their total."""
-
-SEGMENT_KEYS: tuple[str, ...] = tuple(m.key for m in SEGMENTS)
-STACKED_SEGMENT_KEYS: tuple[str, ...] = SEGMENT_KEYS[:4]
-"""The segments that join end to end (``voice_to_voice_ms`` spans them)."""
 
 
 def _gap_ms(start: float | None, end: float | None) -> float | None:
@@ -202,18 +176,6 @@ class TurnMetrics:
 
 
 @dataclass(frozen=True)
-class MetricSummary:
-    """Distribution of one metric over the turns that have it."""
-
-    key: str
-    count: int
-    p50: float | None
-    p95: float | None
-    max: float | None
-    mean: float | None
-
-
-@dataclass(frozen=True)
 class Interruption:
     """One interrupt command and what it silenced."""
 
@@ -237,32 +199,10 @@ class SessionMetrics:
     """p50/p95/max/mean of each latency segment (:data:`SEGMENT_KEYS`, in ms)."""
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) with linear interpolation; ``values`` must not be empty."""
-    if not values:
-        raise ValueError("percentile of no values")
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * q / 100.0
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def summarize(turns: Iterable[TurnMetrics], keys: Sequence[str] = METRIC_KEYS) -> dict[str, MetricSummary]:
     """p50/p95/max/mean of each metric over the turns that have it."""
     turns = list(turns)
     return {key: summarize_values(key, [v for v in (t.value(key) for t in turns) if v is not None]) for key in keys}
-
-
-def summarize_values(key: str, values: Sequence[float]) -> MetricSummary:
-    """p50/p95/max/mean of one metric's values (in turn order)."""
-    if not values:
-        return MetricSummary(key, 0, None, None, None, None)
-    return MetricSummary(
-        key, len(values), percentile(values, 50), percentile(values, 95), max(values), sum(values) / len(values)
-    )
 
 
 @dataclass(slots=True)
@@ -495,14 +435,6 @@ def compute_metrics(events: Iterable[Event]) -> SessionMetrics:
 def turn_metrics(events: Iterable[Event]) -> list[TurnMetrics]:
     """Per-turn metrics of a list of events, in the order the turns started."""
     return compute_metrics(events).turns
-
-
-def format_ms(seconds: float | None, *, signed: bool = False) -> str:
-    """``0.2345`` -> ``"235 ms"``; ``None`` -> ``"—"``."""
-    if seconds is None:
-        return "—"
-    ms = round(seconds * 1000)
-    return f"{ms:+d} ms" if signed else f"{ms} ms"
 
 
 __all__ = [
