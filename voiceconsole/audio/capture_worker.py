@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceconsole.audio.device_worker import REOPEN_FIRST_S, REOPEN_MAX_S, DeviceWorker
+from voiceconsole.audio.device_worker import DeviceWorker
 from voiceconsole.audio.devices import DeviceInfo, Kind
 from voiceconsole.errors import DeviceError
 
@@ -179,19 +179,8 @@ class DeviceSource(DeviceWorker):
         self._stream = None
         self._read = self._written  # what the lost stream left is stale
         silence = np.zeros(self.blocksize, dtype=np.float32)
-        block_s = self.blocksize / self.sample_rate
-        delay = REOPEN_FIRST_S
-        started = self._loop.time()
-        next_try = started
-        sent = 0
-        while not self._closed:
-            if self._loop.time() >= next_try:
-                if await self._try_reopen():
-                    return
-                delay = min(delay * 2, REOPEN_MAX_S)
-                next_try = self._loop.time() + delay
-            sent += 1
-            await asyncio.sleep(max(0.0, started + sent * block_s - self._loop.time()))
+        async for due in self._blocks_until_reopened():
+            await asyncio.sleep(max(0.0, due - self._loop.time()))
             yield silence
 
     async def close(self) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from voiceconsole.audio.devices import PA_LOCK, DeviceInfo, Kind, load_sounddevice
@@ -234,6 +234,25 @@ class DeviceWorker:
         self.reopened += 1
         self._report_open("reopened")
         return True
+
+    async def _blocks_until_reopened(self) -> AsyncIterator[float]:
+        """While the device is lost: once per block of audio time, the loop time that block is
+        due (real-time pace from now on), trying to reopen the device first with a backoff from
+        REOPEN_FIRST_S to REOPEN_MAX_S between tries; ends once it is back or closed."""
+        assert self._loop is not None
+        block_s = self.blocksize / self.sample_rate
+        delay = REOPEN_FIRST_S
+        started = self._loop.time()
+        next_try = started
+        blocks = 0
+        while not self._closed:
+            if self._loop.time() >= next_try:
+                if await self._try_reopen():
+                    return
+                delay = min(delay * 2, REOPEN_MAX_S)
+                next_try = self._loop.time() + delay
+            blocks += 1
+            yield started + blocks * block_s
 
     def _report_xruns(self, total: int, kind: str, force: bool = False) -> None:
         """Emit ``audio.xrun`` with the running total, coalesced to one event per XRUN_REPORT_S."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceconsole.audio.device_worker import REOPEN_FIRST_S, REOPEN_MAX_S, DeviceWorker
+from voiceconsole.audio.device_worker import DeviceWorker
 from voiceconsole.audio.devices import DeviceInfo, Kind
 from voiceconsole.audio.playback import PlaybackBuffer
 from voiceconsole.errors import DeviceError
@@ -120,21 +120,10 @@ class DeviceSink(DeviceWorker):
         with contextlib.suppress(DeviceError):
             await self._blocking(self._close_stream)
         self._stream = None
-        block_s = self.blocksize / self.sample_rate
-        delay = REOPEN_FIRST_S
-        started = self._loop.time()
-        next_try = started
-        pulled = 0
-        while not self._closed:
-            if self._loop.time() >= next_try:
-                if await self._try_reopen():
-                    return
-                delay = min(delay * 2, REOPEN_MAX_S)
-                next_try = self._loop.time() + delay
-            # Drain at real-time pace like a null sink, so replies still start and finish.
-            pulled += 1
+        # Drain at real-time pace like a null sink, so replies still start and finish.
+        async for due in self._blocks_until_reopened():
             self._played(self._buffer.pull(self.blocksize))
-            await asyncio.sleep(max(0.0, started + pulled * block_s - self._loop.time()))
+            await asyncio.sleep(max(0.0, due - self._loop.time()))
 
     async def close(self) -> None:
         """Stop playing and release the device."""
