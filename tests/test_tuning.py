@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 
 from tests.cartesia_server import CartesiaServer
-from tests.fakes import EdgeVad, ToneTts
+from tests.fakes import ToneTts
 from tests.test_cartesia_engines import KEY, turns_engine
 from tests.test_ui_pilot import THEMES, _screen_text, live_session, wait_for
-from voiceconsole.audio.io import AudioSource, NullSink, SilenceSource, WavFileSource
+from voiceconsole.audio.io import AudioSource, NullSink, WavFileSource
 from voiceconsole.audio.vad import ReferenceVad
-from voiceconsole.clock import RealClock
 from voiceconsole.config import load_config_file, update_config_file
 from voiceconsole.engines.base import TurnSettings
 from voiceconsole.engines.local_stt import LocalSttEngine
@@ -262,18 +261,7 @@ async def test_end_ms_800_to_400_mid_session_shortens_the_next_turn_end_by_400_m
 
 async def test_ink2_thresholds_typed_in_the_panel_reach_the_server_as_a_config_message() -> None:
     async with CartesiaServer(api_key=KEY) as server:
-        session = Session(
-            source=SilenceSource(16000, duration_s=0.5),
-            sink=NullSink(16000),
-            stt=turns_engine(server),
-            tts=ToneTts(seconds_per_char=0.01),
-            responder=EchoResponder(),
-            reference_vad=EdgeVad([]),
-            clock=RealClock(),
-            options=SessionOptions(hold_open=True),
-        )
-        events: list[Event] = []
-        session.bus.add_listener(events.append)
+        session, events = live_session(stt=turns_engine(server))
         app = app_for(session)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, events, lambda e: e.type == "engine.state" and e.state == "connected")

@@ -11,6 +11,7 @@ import pytest
 from tests.fakes import EdgeVad, ScriptedStt, ToneTts
 from voiceconsole.audio.io import NullSink, SilenceSource
 from voiceconsole.clock import RealClock
+from voiceconsole.engines.base import SttEngine
 from voiceconsole.events import Event
 from voiceconsole.session.responder import EchoResponder
 from voiceconsole.session.session import Session, SessionOptions
@@ -21,12 +22,14 @@ THEMES = load_themes([Path(__file__).resolve().parent.parent / "themes"])
 WAIT_S = 20.0  # generous: the machine may be loaded; nothing here measures speed
 
 
-def live_session(script: list[tuple[float, str, str]] | None = None) -> tuple[Session, list[Event]]:
-    """A real-time session on a silent mic that stays open until stopped."""
+def live_session(script: list[tuple[float, str, str]] | None = None, *, stt: SttEngine | None = None,
+                 ) -> tuple[Session, list[Event]]:
+    """A real-time session on a silent mic that stays open until stopped; its STT engine answers
+    with ``script``, unless another engine is given."""
     session = Session(
         source=SilenceSource(16000, duration_s=0.5),
         sink=NullSink(16000),
-        stt=ScriptedStt(list(script or [])),
+        stt=stt if stt is not None else ScriptedStt(list(script or [])),
         tts=ToneTts(seconds_per_char=0.05),
         responder=EchoResponder(),
         reference_vad=EdgeVad([]),
