@@ -12,6 +12,7 @@ from textual.geometry import Region
 from tests.scenes import SCENES, ScriptedController, long_session
 from voiceconsole.events import (
     AudioLevel,
+    EngineError,
     SpeechStarted,
     SpeechStopped,
     TtsWordTimings,
@@ -204,3 +205,24 @@ def test_a_change_of_turn_settings_is_marked_on_the_timeline_but_not_the_first_s
     model.apply(TurnConfigChanged(t=5.0, audio_t=4.9, settings={"end_silence_ms": 400}))
     assert [(m.kind, m.at) for m in model.reply_marks] == [("config", 4.9)]
     assert model.turn_config == {"end_silence_ms": 400} and model.versions.replies == model.version
+
+
+async def test_esc_hides_the_error_banner_until_a_new_error_or_another_session() -> None:
+    scene = SCENES["engine_error"]()
+    clock = scene.clock()
+    app = VoiceConsoleApp(ScriptedController(clock, scene.events), clock=clock, events=scene.events, themes=THEMES)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        banner = app.query_one("#banner")
+        assert banner.has_class("-visible")
+        await pilot.press("escape")
+        assert not banner.has_class("-visible")
+        app.flush()  # nothing new: it stays hidden
+        assert not banner.has_class("-visible")
+        app.feed(EngineError(t=scene.now, audio_t=scene.now, role="tts", engine="local", message="second failure",
+                             hint="", fatal=False))
+        app.flush()
+        assert banner.has_class("-visible") and "second failure" in str(banner.render())
+        await pilot.press("escape")
+        app.reset(scene.events)  # a replay seeking back: its errors show again
+        assert banner.has_class("-visible")

@@ -135,8 +135,6 @@ class VoiceConsoleApp(App[int]):
         self._frame_due = False  # a frame for a burst of events is scheduled
         self._events_since_frame = False
         self._quiet_frames = 0
-        self._dismissed_errors = 0
-        self._shown_errors = -1  # the model's errors version shown in the banner
 
     def _theme_problems(self, wanted: str | None) -> str | None:
         lines = list(self.theme_set.problems)
@@ -243,7 +241,6 @@ class VoiceConsoleApp(App[int]):
         for view in (self.transcript, self.tts_queue, self.timeline):
             view.reset(self.model)
         self.metrics_table.show(self.model.metrics)
-        self._shown_errors = -1
         self.flush()
 
     def _draw_soon(self) -> None:
@@ -299,9 +296,7 @@ class VoiceConsoleApp(App[int]):
         self.timeline.update()
         self.metrics_table.update()
         self.status_bar.show(self.model)
-        if self.model.versions.errors != self._shown_errors:
-            self._shown_errors = self.model.versions.errors
-            self.banner.show(self.model.errors[self._dismissed_errors :])
+        self.banner.show(self.model)
         controller = self.controller
         self.muted = controller.muted if controller is not None else self.model.muted
         self.auto_barge_in = controller.options.auto_barge_in if controller is not None else self.model.auto_barge_in
@@ -416,8 +411,7 @@ class VoiceConsoleApp(App[int]):
         if self.say_line.has_class("-visible"):
             self._close_say()
             return
-        self._dismissed_errors = len(self.model.errors)
-        self.banner.show([])
+        self.banner.dismiss()
 
     async def action_quit(self) -> None:
         """Stop the session (engines close cleanly), then leave; a second press leaves at once."""

@@ -153,8 +153,28 @@ class StatusBar(Widget):
 class ErrorBanner(Static):
     """The latest engine error and what to do about it; hidden when there is none to show."""
 
-    def show(self, errors: list[ErrorInfo]) -> None:
-        """Show the newest of ``errors`` (hidden when empty)."""
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._model: ConsoleModel | None = None
+        self._shown_version = -1  # the model's errors version shown
+        self._dismissed = 0  # errors of the model hidden with esc
+
+    def show(self, model: ConsoleModel) -> None:
+        """Show the newest error of ``model`` not dismissed, if its errors changed."""
+        if model is self._model and model.versions.errors == self._shown_version:
+            return
+        if model is not self._model:  # another session (a replay seeking back): nothing dismissed
+            self._model, self._dismissed = model, 0
+        self._shown_version = model.versions.errors
+        self._draw(model.errors[self._dismissed :])
+
+    def dismiss(self) -> None:
+        """Hide the errors shown so far (a new one shows again)."""
+        if self._model is not None:
+            self._dismissed = len(self._model.errors)
+        self._draw([])
+
+    def _draw(self, errors: list[ErrorInfo]) -> None:
         if not errors:
             self.remove_class("-visible")
             return
