@@ -30,6 +30,10 @@ class Emit(Protocol):
     def __call__(self, event_type: type[Event], /, **fields: Any) -> Event: ...
 
 
+TURN_DETECTORS = ("vad", "smart-turn")
+"""What may end a turn in the offline engine (:attr:`TurnSettings.turn_detector`)."""
+
+
 @dataclass(frozen=True)
 class TurnSettings:
     """Tuning for turn detection, shared by the offline engine and Cartesia Ink-2.
@@ -56,10 +60,20 @@ class TurnSettings:
     """Ink-2: end threshold (0.05-0.5)."""
     end_timeout_ms: int = 5600
     """Ink-2: longest silence before a turn is ended regardless (640-11200)."""
+    turn_detector: str = "vad"
+    """Offline: what ends a turn. ``vad``: ``end_silence_ms`` of silence; ``smart-turn``: Smart
+    Turn v3.2 runs at each pause of ``eager_end_silence_ms`` and ends the turn when its
+    P(complete) reaches ``smart_turn_threshold`` (``end_silence_ms`` still ends it otherwise)."""
+    smart_turn_threshold: float = 0.5
+    """Offline, ``smart-turn``: P(turn complete) at which Smart Turn ends the turn."""
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a one-line explanation if a value is out of range."""
-        if self.start_speech_ms < 0 or self.eager_end_silence_ms < 0 or self.end_silence_ms <= 0:
+        if (
+            self.start_speech_ms < 0
+            or self.eager_end_silence_ms < 0
+            or self.end_silence_ms <= 0
+        ):
             raise ValueError("turn durations must be positive")
         if self.eager_end_silence_ms >= self.end_silence_ms:
             raise ValueError(
@@ -80,6 +94,12 @@ class TurnSettings:
             raise ValueError("turn thresholds must keep end < eager_end < start")
         if not 640 <= self.end_timeout_ms <= 11200:
             raise ValueError("turn end timeout must lie in 640-11200 ms")
+        if self.turn_detector not in TURN_DETECTORS:
+            raise ValueError(
+                f"turn detector must be one of {', '.join(TURN_DETECTORS)}, not {self.turn_detector!r}"
+            )
+        if not 0.0 < self.smart_turn_threshold < 1.0:
+            raise ValueError("Smart Turn threshold must lie between 0 and 1")
 
     def replace(self, **changes: Any) -> TurnSettings:
         """A copy with some fields changed, validated."""

@@ -3,7 +3,11 @@
 It speaks Cartesia's Ink-2 turn vocabulary (``turn.start``, ``turn.update``,
 ``turn.eager_end``, ``turn.resume``, ``turn.end``) so the rest of the console cannot tell it
 from the cloud engine, and also publishes what its turn rule rests on: the VAD's speech
-probabilities and the rule's counters, as ``vad.signal`` events about every 100 ms of audio. All model work runs in one worker thread (so chunks stay in order);
+probabilities and the rule's counters, as ``vad.signal`` events about every 100 ms of audio.
+With ``turn_detector="smart-turn"`` Smart Turn v3.2 (:mod:`voiceconsole.engines.smart_turn`)
+runs at each pause the rule hears (its eager-end silence) and ends the turn when it judges it
+complete; its probability rides on that frame's ``vad.signal``. All model work runs in one
+worker thread (so chunks stay in order);
 events are emitted afterwards on the event loop, so each is stamped with the audio that
 caused it.
 """
@@ -19,6 +23,7 @@ import numpy as np
 
 from voiceconsole.audio.vad import VAD_SAMPLE_RATE, SileroFrameVad
 from voiceconsole.engines.base import Emit, TurnSettings
+from voiceconsole.engines.smart_turn import SmartTurnGate, SmartTurnResult
 from voiceconsole.engines.turns import TurnSequencer
 from voiceconsole.engines.vad_turns import VadTurnTracker
 from voiceconsole.errors import UserError
@@ -51,6 +56,9 @@ class SignalBatch(NamedTuple):
     start_ms: int
     eager_ms: int
     end_ms: int
+    smart_turn_threshold: float | None = None
+    smart_turn_p: float | None = None
+    smart_turn_ms: float | None = None
 
 
 WorkerOutput = TurnSignal | SignalBatch
@@ -73,7 +81,9 @@ def _load_decoder() -> Any:
     try:
         from pocketsphinx import Decoder
     except ImportError:
-        raise UserError("the local STT engine needs pocketsphinx: pip install pocketsphinx") from None
+        raise UserError(
+            "the local STT engine needs pocketsphinx: pip install pocketsphinx"
+        ) from None
     try:
         return Decoder(loglevel="FATAL")
     except (RuntimeError, ValueError, OSError) as exc:
@@ -103,7 +113,11 @@ class LocalTurnProcessor:
         self._frame = self._vad.frame_samples
         self._preroll = round(preroll_ms * self._rate / 1000)
         self._update_interval = round(update_interval_ms * self._rate / 1000)
-        self._turns = VadTurnTracker(settings, frame_samples=self._frame, sample_rate=self._rate)
+        self._turns = VadTurnTracker(
+            settings, frame_samples=self._frame, sample_rate=self._rate
+        )
+        self._smart: SmartTurnGate | None = None
+        self._load_detector(settings)
         self._signal_frames = max(1, round(signal_batch_ms / self._turns.frame_ms))
         self._signal_probs: list[int] = []
         self._signal_start = 0  # sample where the first pending frame begins
@@ -127,7 +141,12 @@ class LocalTurnProcessor:
 
     def set_settings(self, settings: TurnSettings) -> None:
         """Apply new tuning from the next frame on (a turn in progress keeps going)."""
+        self._load_detector(settings)
         self._turns.set_settings(settings)
+
+    def _load_detector(self, settings: TurnSettings) -> None:
+        if settings.turn_detector == "smart-turn" and self._smart is None:
+            self._smart = SmartTurnGate()
 
     def process(self, samples: np.ndarray) -> list[WorkerOutput]:
         """Feed float32 mono 16 kHz samples; return the turn signals and signal batches they
@@ -135,15 +154,20 @@ class LocalTurnProcessor:
         data = np.asarray(samples, dtype=np.float32).reshape(-1)
         pcm = (np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16)
         self._hist = np.concatenate((self._hist, pcm))
+        if self._smart is not None:
+            self._smart.push(data)
         signals: list[WorkerOutput] = []
         for frame in self._vad.process(data):
             end = frame[0]
             edges = self._turns.process((frame,))
             if not self._signal_probs:
                 self._signal_start = end - self._frame
-            self._signal_probs.append(min(SIGNAL_SCALE, max(0, round(frame[1] * SIGNAL_SCALE))))
+            self._signal_probs.append(
+                min(SIGNAL_SCALE, max(0, round(frame[1] * SIGNAL_SCALE)))
+            )
+            judged = self._judge(edges, end)
             if edges or len(self._signal_probs) >= self._signal_frames:
-                self._flush_signal(signals)
+                self._flush_signal(signals, judged)
             for edge in edges:
                 if edge == "start":
                     self._open_turn(end, signals)
@@ -153,6 +177,12 @@ class LocalTurnProcessor:
                     signals.append(TurnSignal("eager_end", self._partial(end)))
                 else:
                     self._close_turn(end, signals)
+            if (
+                judged is not None
+                and judged.probability >= self.settings.smart_turn_threshold
+                and self._turns.end_turn()
+            ):
+                self._close_turn(end, signals)
             turns = self._turns
             if (
                 turns.in_turn
@@ -178,30 +208,56 @@ class LocalTurnProcessor:
             self._close_turn(self._hist_start + len(self._hist), signals)
         return signals
 
-    def _flush_signal(self, out: list[WorkerOutput]) -> None:
-        """The pending frames as one batch, with the rule's state after the last of them."""
+    def _judge(self, edges: list[str], end: int) -> SmartTurnResult | None:
+        """Smart Turn's verdict on the turn so far when the rule has just heard a pause (as
+        Pipecat runs it when its VAD reports the user stopped); else ``None``."""
+        if (
+            self._smart is None
+            or self.settings.turn_detector != "smart-turn"
+            or "eager_end" not in edges
+        ):
+            return None
+        return self._smart.run(self._turns.turn_start, end)
+
+    def _flush_signal(
+        self, out: list[WorkerOutput], judged: SmartTurnResult | None = None
+    ) -> None:
+        """The pending frames as one batch, with the rule's state after the last of them (and
+        Smart Turn's verdict when it ran on the last frame)."""
         if not self._signal_probs:
             return
         turns, settings = self._turns, self._turns.settings
-        out.append(SignalBatch(
-            frames_audio_t=self._signal_start / self._rate,
-            frame_ms=turns.frame_ms,
-            probs=tuple(self._signal_probs),
-            threshold=settings.vad_threshold,
-            phase=turns.phase,
-            speech_ms=turns.speech_ms,
-            silence_ms=turns.silence_ms,
-            start_ms=settings.start_speech_ms,
-            eager_ms=settings.eager_end_silence_ms,
-            end_ms=settings.end_silence_ms,
-        ))
+        smart = settings.turn_detector == "smart-turn"
+        out.append(
+            SignalBatch(
+                frames_audio_t=self._signal_start / self._rate,
+                frame_ms=turns.frame_ms,
+                probs=tuple(self._signal_probs),
+                threshold=settings.vad_threshold,
+                phase=turns.phase,
+                speech_ms=turns.speech_ms,
+                silence_ms=turns.silence_ms,
+                start_ms=settings.start_speech_ms,
+                eager_ms=settings.eager_end_silence_ms,
+                end_ms=settings.end_silence_ms,
+                smart_turn_threshold=settings.smart_turn_threshold if smart else None,
+                smart_turn_p=round(judged.probability, 4)
+                if judged is not None
+                else None,
+                smart_turn_ms=round(judged.inference_ms, 1)
+                if judged is not None
+                else None,
+            )
+        )
         self._signal_probs = []
 
     def _open_turn(self, end: int, signals: list[WorkerOutput]) -> None:
         self._text = ""
         self._last_update = end
         # Pre-roll so the first word is not clipped, but never re-decode the previous turn.
-        self._asr_pos = max(self._turns.turn_start - self._preroll, self._asr_floor, self._hist_start)
+        self._asr_pos = max(
+            self._turns.turn_start - self._preroll, self._asr_floor, self._hist_start
+        )
         self._decoder.start_utt()
         signals.append(TurnSignal("start"))
         self._feed_to(end)
@@ -230,7 +286,11 @@ class LocalTurnProcessor:
 
     def _trim_history(self) -> None:
         # Keep what a turn start may need as pre-roll; in a turn, ASR is fed up to the VAD.
-        keep_from = self._vad.samples_processed - self._preroll - (self._turns.start_frames + 2) * self._frame
+        keep_from = (
+            self._vad.samples_processed
+            - self._preroll
+            - (self._turns.start_frames + 2) * self._frame
+        )
         drop = keep_from - self._hist_start
         if drop > 0:
             self._hist = self._hist[drop:].copy()
@@ -245,6 +305,8 @@ class LocalSttEngine:
     ``update_interval_ms`` is how much audio passes between ``turn.update`` checks.
     Besides turn events it emits a ``vad.signal`` (:class:`VadSignalBatch`) for about every
     100 ms of audio: the frames' speech probabilities and the turn rule's counters.
+    ``settings.turn_detector == "smart-turn"`` adds Smart Turn v3.2 at each pause (its model
+    and onnxruntime are loaded by :meth:`start`, in the worker thread).
     """
 
     name = "local"
@@ -275,7 +337,9 @@ class LocalSttEngine:
         """Load the models in the worker thread, then report ``connected``."""
         self._emit = emit
         self._sequencer = TurnSequencer(emit)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-stt")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="local-stt"
+        )
         loop = asyncio.get_running_loop()
         try:
             self._processor = await loop.run_in_executor(
@@ -290,14 +354,21 @@ class LocalSttEngine:
             self._executor.shutdown(wait=False)
             self._executor = None
             raise
-        emit(EngineState, role="stt", engine=self.name, state="connected", detail="pocketsphinx en-us, silero vad")
+        detail = "pocketsphinx en-us, silero vad" + (
+            ", smart turn v3.2" if self._settings.turn_detector == "smart-turn" else ""
+        )
+        emit(
+            EngineState, role="stt", engine=self.name, state="connected", detail=detail
+        )
 
     async def send_audio(self, samples: np.ndarray) -> None:
         """Process the chunk in the worker thread, then emit the turn events it caused."""
         processor, executor = self._require_started()
         # Copy: the caller may reuse its buffer while the worker reads this one.
         data = np.array(samples, dtype=np.float32, copy=True).reshape(-1)
-        signals = await asyncio.get_running_loop().run_in_executor(executor, processor.process, data)
+        signals = await asyncio.get_running_loop().run_in_executor(
+            executor, processor.process, data
+        )
         self._replay(signals)
 
     async def update_turn_settings(self, settings: TurnSettings) -> None:
@@ -314,7 +385,9 @@ class LocalSttEngine:
         if self._executor is None or self._processor is None:
             return
         executor, processor = self._executor, self._processor
-        signals = await asyncio.get_running_loop().run_in_executor(executor, processor.finish)
+        signals = await asyncio.get_running_loop().run_in_executor(
+            executor, processor.finish
+        )
         self._replay(signals)
         self._executor = None
         self._processor = None
@@ -324,7 +397,9 @@ class LocalSttEngine:
 
     def _require_started(self) -> tuple[LocalTurnProcessor, ThreadPoolExecutor]:
         if self._processor is None or self._executor is None:
-            raise RuntimeError("LocalSttEngine.start() must be awaited before sending audio")
+            raise RuntimeError(
+                "LocalSttEngine.start() must be awaited before sending audio"
+            )
         return self._processor, self._executor
 
     def _replay(self, signals: list[WorkerOutput]) -> None:

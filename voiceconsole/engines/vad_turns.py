@@ -25,7 +25,13 @@ SILENCE_MARGIN = 0.15
 class VadTurnTracker:
     """Feeds on VAD frames, returns turn signals."""
 
-    def __init__(self, settings: TurnSettings, *, frame_samples: int = 512, sample_rate: int = 16000) -> None:
+    def __init__(
+        self,
+        settings: TurnSettings,
+        *,
+        frame_samples: int = 512,
+        sample_rate: int = 16000,
+    ) -> None:
         self._frame = frame_samples
         self._rate = sample_rate
         self.in_turn = False
@@ -74,7 +80,9 @@ class VadTurnTracker:
         frame_ms = 1000.0 * self._frame / self._rate
         self._start_frames = max(1, math.ceil(settings.start_speech_ms / frame_ms))
         self._eager_frames = max(1, math.ceil(settings.eager_end_silence_ms / frame_ms))
-        self._end_frames = max(self._eager_frames + 1, math.ceil(settings.end_silence_ms / frame_ms))
+        self._end_frames = max(
+            self._eager_frames + 1, math.ceil(settings.end_silence_ms / frame_ms)
+        )
         self._max_turn = round(settings.max_turn_s * self._rate)
 
     def process(self, frames: Iterable[tuple[int, float]]) -> list[VadSignal]:
@@ -96,7 +104,10 @@ class VadTurnTracker:
             if self.eager and self._speech_run >= self._start_frames:
                 self.eager = False
                 signals.append("resume")
-            if self._silence_run >= self._end_frames or end - self._turn_start >= self._max_turn:
+            if (
+                self._silence_run >= self._end_frames
+                or end - self._turn_start >= self._max_turn
+            ):
                 self.in_turn = False
                 self.eager = False
                 self._speech_run = 0
@@ -105,6 +116,16 @@ class VadTurnTracker:
                 self.eager = True
                 signals.append("eager_end")
         return signals
+
+    def end_turn(self) -> bool:
+        """End the turn in progress now (another detector judged it complete); ``False`` if
+        there was none. The silence run goes on counting, as after a ``finalize``."""
+        if not self.in_turn:
+            return False
+        self.in_turn = False
+        self.eager = False
+        self._speech_run = 0
+        return True
 
     def finish(self) -> list[VadSignal]:
         """End of stream: a turn in progress must be finalized."""

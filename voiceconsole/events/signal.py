@@ -24,6 +24,13 @@ class VadSignalBatch(Event):
     at ``start_ms``) and ``silence_ms`` of silence in a row (``turn.eager_end`` at ``eager_ms``,
     ``turn.end`` at ``end_ms``). A batch ends at every turn edge, so the state at a batch's end
     is the state that caused the edge.
+
+    With Smart Turn as the turn detector (``--turn-detector smart-turn``)
+    ``smart_turn_threshold`` is its threshold in force (``None``: the silence rule ends turns),
+    and a batch whose last frame made Smart Turn run (a pause of ``eager_ms`` in a turn) carries
+    its P(turn complete) as ``smart_turn_p`` and the run's wall-clock time as ``smart_turn_ms``
+    (both ``None`` in every other batch). The turn ended there when ``smart_turn_p`` reached
+    the threshold.
     """
 
     TYPE: ClassVar[str] = "vad.signal"
@@ -37,6 +44,9 @@ class VadSignalBatch(Event):
     start_ms: int = 0
     eager_ms: int = 0
     end_ms: int = 0
+    smart_turn_threshold: float | None = None
+    smart_turn_p: float | None = None
+    smart_turn_ms: float | None = None
 
     @property
     def probabilities(self) -> tuple[float, ...]:
