@@ -9,7 +9,7 @@ Turn events use Cartesia's Ink-2 type names exactly: ``turn.start``, ``turn.upda
 ``turn.eager_end``, ``turn.resume``, ``turn.end``.
 
 One module per concern (session and audio, turns, TTS and playback, engines, the detector's
-signal, user commands); importing this package imports them all, which registers every wire
+signal, user commands, LLM requests); importing this package imports them all, which registers every wire
 name. The package imports nothing beyond the standard library so that every layer (and a fast
 ``--version``) can use it.
 """
@@ -35,6 +35,16 @@ from voiceconsole.events.engine import (
     EngineState,
     EngineWarning,
     TurnConfigChanged,
+)
+from voiceconsole.events.llm import (
+    LLM_EVENT_TYPES,
+    LlmCancelled,
+    LlmCancelReason,
+    LlmCommitted,
+    LlmDone,
+    LlmFailed,
+    LlmFirstToken,
+    LlmRequest,
 )
 from voiceconsole.events.session import (
     AudioLevel,
@@ -71,6 +81,7 @@ from voiceconsole.events.turns import (
 
 __all__ = [
     "EVENT_TYPES",
+    "LLM_EVENT_TYPES",
     "SIGNAL_SCALE",
     "TURN_EVENT_TYPES",
     "AudioLevel",
@@ -85,6 +96,13 @@ __all__ = [
     "EventDecodeError",
     "InterruptCommand",
     "LevelSource",
+    "LlmCancelReason",
+    "LlmCancelled",
+    "LlmCommitted",
+    "LlmDone",
+    "LlmFailed",
+    "LlmFirstToken",
+    "LlmRequest",
     "MuteCommand",
     "PlaybackFinished",
     "PlaybackInterrupted",

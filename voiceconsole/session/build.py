@@ -6,7 +6,7 @@ from voiceconsole.audio.io import AudioSink, AudioSource, NullSink, SilenceSourc
 from voiceconsole.config import Settings
 from voiceconsole.engines.registry import create_stt, create_tts, resolve_stt, resolve_tts
 from voiceconsole.errors import ConfigError, DeviceError
-from voiceconsole.session.responder import make_responder
+from voiceconsole.session.responder import make_llm_responder, make_responder
 from voiceconsole.session.session import Session, SessionOptions, make_clock
 
 SPEAKER_RATE = 16000
@@ -53,7 +53,7 @@ def build_session(settings: Settings, *, hold_open: bool = False) -> Session:
     from voiceconsole.audio.vad import ReferenceVad
 
     turn_settings = settings.turn_settings()
-    responder = make_responder(settings.responder)
+    responder = make_llm_responder(settings) if settings.responder == "llm" else make_responder(settings.responder)
     stt_name, tts_name = resolve_stt(settings), resolve_tts(settings)
     if settings.fast and not settings.mic:
         raise ConfigError("--fast needs a file input: add --mic FILE.wav")
@@ -71,6 +71,7 @@ def build_session(settings: Settings, *, hold_open: bool = False) -> Session:
             "tts_engine": tts_name,
             "source_description": source.description,
             "sink_description": sink.description,
+            **({"llm_model": settings.llm_model, "speculate": settings.speculate} if settings.responder == "llm" else {}),
         },
     )
     virtual = settings.fast and not source.self_clocked

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,9 +50,12 @@ from voiceconsole.session.options import (
     make_clock,
 )
 from voiceconsole.session.replies import ReplyStages
-from voiceconsole.session.responder import Responder
+from voiceconsole.session.responder import LlmResponder, Responder
 from voiceconsole.session.speaker import SpeakerOutput
 from voiceconsole.session.stt_stage import SttStage
+
+if TYPE_CHECKING:
+    from voiceconsole.session.llm_stage import LlmStage
 
 
 class Session:
@@ -100,6 +103,23 @@ class Session:
             emit=self.emit,
             stopping=lambda: self._stopping,
         )
+        self._llm: LlmStage | None = None
+        if isinstance(responder, LlmResponder):
+            from voiceconsole.engines.llm.history import Conversation
+            from voiceconsole.session.llm_stage import LlmStage
+
+            self._llm = LlmStage(
+                client=responder.client,
+                model=responder.model,
+                conversation=Conversation(responder.system),
+                speculate=responder.speculate,
+                replies=self._replies,
+                tts=tts,
+                clock=self.clock,
+                emit=self.emit,
+                spawn=self._spawn,
+                stopping=lambda: self._stopping,
+            )
         self._speaker = SpeakerOutput(
             sink=sink,
             playback=self.playback,
@@ -193,8 +213,8 @@ class Session:
 
     @property
     def busy_speaking(self) -> bool:
-        """Whether a reply is queued, being synthesized or playing."""
-        return self._replies.pending or self.playback.busy
+        """Whether a reply is queued, being synthesized or playing (or an LLM reply streaming)."""
+        return self._replies.pending or self.playback.busy or (self._llm is not None and self._llm.busy)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -277,6 +297,9 @@ class Session:
             await asyncio.wait_for(self._stt_stage.join(), timeout=5.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.stt.close(), timeout=10.0)
+        if self._llm is not None:
+            with contextlib.suppress(Exception):
+                await self._llm.close()
         for task in stages:
             task.cancel()
         for task in [*stages, *self._background]:
@@ -355,6 +378,8 @@ class Session:
     async def _settle(self) -> None:
         async def all_idle() -> None:
             await self._stt_stage.join()
+            if self._llm is not None:
+                await self._llm.settle()
             await self._replies.settle()
 
         try:
@@ -367,13 +392,15 @@ class Session:
     # --- reactions ----------------------------------------------------------------------------
 
     def _react(self, event: Event) -> None:
+        if self._llm is not None:
+            self._llm.on_event(event)
         if isinstance(event, TurnStart):
             self._turn_open = True
             if self.options.auto_barge_in and self.busy_speaking and not self._stopping:
                 self.interrupt(reason="auto")
         elif isinstance(event, TurnEnd):
             self._turn_open = False
-            if event.transcript.strip() and not self._stopping:
+            if event.transcript.strip() and not self._stopping and self._llm is None:
                 self._replies.answer(event)
 
 
