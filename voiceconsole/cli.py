@@ -22,6 +22,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("voiceconsole.commands.demo", "open the console on a bundled sample conversation (offline engine)"),
     "replay": ("voiceconsole.commands.replay", "replay a recording made with --record (see `voiceconsole replay --help`)"),
     "report": ("voiceconsole.commands.report", "print the turn-timing report of a recording"),
+    "tap": ("voiceconsole.commands.tap", "watch your agent: forward its Cartesia websockets to Cartesia and show them"),
+    "serve": ("voiceconsole.commands.serve", "an offline Cartesia on 127.0.0.1 (local engines) for your agent, watched"),
 }
 
 EPILOG = """\
@@ -29,6 +31,8 @@ subcommands:
   voiceconsole demo [--theme NAME]     open the console on a bundled sample conversation
   voiceconsole replay DIR [...]        replay a recording (voiceconsole replay --help)
   voiceconsole report DIR [...]        turn-timing report of a recording (voiceconsole report --help)
+  voiceconsole tap [--upstream URL]    watch your own agent: point its Cartesia base URL at ws://127.0.0.1:8765
+  voiceconsole serve                   the same endpoints answered offline (no key): development and CI
 
 examples:
   voiceconsole                                   talk into the default microphone (offline engine)
