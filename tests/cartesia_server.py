@@ -54,6 +54,10 @@ class Connection:
     texts: list[str] = field(default_factory=list)
     close_command: bool = False
     fault: Fault = field(default_factory=Fault)
+    sent: list[str | bytes] = field(default_factory=list)
+    """Every frame the server sent on this connection, in order."""
+    close_code: int | None = None
+    """The close code the server received from the client (None: no close frame yet)."""
 
     @property
     def audio_bytes(self) -> bytes:
@@ -151,6 +155,13 @@ class CartesiaServer:
         parts = urlsplit(request.path)
         conn = Connection(parts.path, parse_qs(parts.query), request.headers, fault=self._pending_fault.pop(id(ws), Fault()))
         self.connections.append(conn)
+        send = ws.send
+
+        async def send_and_keep(message: Any, *args: Any, **kwargs: Any) -> None:
+            conn.sent.append(message)
+            await send(message, *args, **kwargs)
+
+        ws.send = send_and_keep  # type: ignore[method-assign]
         try:
             if parts.path == "/stt/turns/websocket":
                 await self._turns(ws, conn)
@@ -160,8 +171,8 @@ class CartesiaServer:
                 await self._tts(ws, conn)
             else:
                 await ws.close(1008, "unknown path")
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            conn.close_code = exc.rcvd.code if exc.rcvd is not None else None
         finally:
             self._tasks.discard(task)
 
