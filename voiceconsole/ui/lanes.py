@@ -341,7 +341,7 @@ class SignalLane(Lane):
 
     name = "signal"
     label = "p(vad)"
-    help = "local engine's VAD speech probability, bright above the threshold line ─"
+    help = "local engine's VAD speech probability, bright above the threshold line ─; st.NN: Smart Turn's P(complete) at a pause"
     aspects = ("signal", "status")
     follows_now = True
 
@@ -374,7 +374,8 @@ class SignalLane(Lane):
                 labels.append((col, change))
         for col, shown in labels:
             if shown is not None:
-                cells.text(col, f"{shown.threshold:.2f}", line)
+                smart = f" st≥{shown.smart_threshold:.2f}" if shown.smart_threshold is not None else ""
+                cells.text(col, f"{shown.threshold:.2f}{smart}", line)
         for i, column in enumerate(columns):
             p, rule = column.probability, column.rule
             if p is None or rule is None:
@@ -383,6 +384,8 @@ class SignalLane(Lane):
                 cells.put(i, spark(p), above)
             elif p >= 1 / len(SPARK):  # lower than that, the threshold line shows through
                 cells.put(i, spark(p), below)
+        for col, mark in track.smart_marks(win.first_col, len(columns), win.seconds_per_col):
+            cells.text(col, mark.label, style("end" if mark.complete else "eager"))
 
 
 class SilenceLane(Lane):

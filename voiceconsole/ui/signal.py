@@ -5,13 +5,16 @@ second for as long as the local engine runs, so, like the levels (:mod:`voicecon
 they are not kept as objects: each VAD frame (32 ms) is one byte of speech probability, two
 bytes each of the speech and silence runs, and one byte of the rule's phase, in ``array``\\ s
 indexed by frame number. The settings the rule ran with (threshold, start/eager/end ms) change
-rarely and are kept as a short list of :class:`SignalRule`.
+rarely and are kept as a short list of :class:`SignalRule`. Smart Turn's verdicts (a batch's
+``smart_turn_p``, once per pause at most) are few and kept as :class:`SmartTurnMark`\\ s.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +42,28 @@ class SignalRule:
     start_ms: int
     eager_ms: int
     end_ms: int
+    smart_threshold: float | None = None
+    """Smart Turn's threshold when it is the turn detector (``None``: the silence rule)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmartTurnMark:
+    """One Smart Turn run: at frame ``frame`` (the last frame of the pause that made it run)."""
+
+    frame: int
+    probability: float
+    """P(turn complete)."""
+    threshold: float
+
+    @property
+    def complete(self) -> bool:
+        """Whether Smart Turn ended the turn here."""
+        return self.probability >= self.threshold
+
+    @property
+    def label(self) -> str:
+        """``st.98``: the probability as the lane writes it."""
+        return "st" + f"{self.probability:.2f}".removeprefix("0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +83,16 @@ class SignalColumn:
 class SignalTrack:
     """Speech probabilities and the turn rule's counters, one entry per VAD frame."""
 
-    __slots__ = ("frame_s", "probs", "speech", "silence", "phases", "rules", "_phase")
+    __slots__ = (
+        "_phase",
+        "frame_s",
+        "phases",
+        "probs",
+        "rules",
+        "silence",
+        "smart",
+        "speech",
+    )
 
     def __init__(self) -> None:
         self.frame_s = 0.0
@@ -72,7 +106,11 @@ class SignalTrack:
         self.phases = array("B")
         """The phase each frame was judged in (index into :data:`PHASES`)."""
         self.rules: list[SignalRule] = []
-        self._phase = 0  # the phase after the last batch: the one the next batch's frames meet
+        self.smart: list[SmartTurnMark] = []
+        """Smart Turn's runs, in frame order."""
+        self._phase = (
+            0  # the phase after the last batch: the one the next batch's frames meet
+        )
 
     def __len__(self) -> int:
         return len(self.probs)
@@ -111,16 +149,54 @@ class SignalTrack:
             self.phases[k] = judged
             # The runs are known at the batch's last frame; earlier frames of the same run are
             # that many frames shorter (frames before the run: 0).
-            self.speech[k] = min(MAX_RUN_MS, round((speech_runs - back) * e.frame_ms)) if back < speech_runs else 0
-            self.silence[k] = min(MAX_RUN_MS, round((silence_runs - back) * e.frame_ms)) if back < silence_runs else 0
+            self.speech[k] = (
+                min(MAX_RUN_MS, round((speech_runs - back) * e.frame_ms))
+                if back < speech_runs
+                else 0
+            )
+            self.silence[k] = (
+                min(MAX_RUN_MS, round((silence_runs - back) * e.frame_ms))
+                if back < silence_runs
+                else 0
+            )
         self._phase = PHASES.index(e.phase) if e.phase in PHASES else 0
-        rule = SignalRule(first, e.threshold, e.start_ms, e.eager_ms, e.end_ms)
+        rule = SignalRule(
+            first, e.threshold, e.start_ms, e.eager_ms, e.end_ms, e.smart_turn_threshold
+        )
         last = self.rules[-1] if self.rules else None
-        if last is None or (last.threshold, last.start_ms, last.eager_ms, last.end_ms) != (
-            rule.threshold, rule.start_ms, rule.eager_ms, rule.end_ms
-        ):
+        if last is None or dataclasses.replace(last, first_frame=first) != rule:
             self.rules.append(rule)
+        if e.smart_turn_p is not None:
+            mark = SmartTurnMark(
+                first + n - 1, e.smart_turn_p, e.smart_turn_threshold or 0.5
+            )
+            # A replayed batch (seek back) may bring a run again: keep one per frame.
+            at = bisect_left(self.smart, mark.frame, key=lambda m: m.frame)
+            if at < len(self.smart) and self.smart[at].frame == mark.frame:
+                self.smart[at] = mark
+            else:
+                self.smart.insert(at, mark)
         return True
+
+    def smart_marks(
+        self, first_col: int, count: int, col_s: float
+    ) -> list[tuple[int, SmartTurnMark]]:
+        """Smart Turn's runs in ``count`` columns of ``col_s`` seconds from ``first_col``, as
+        (column index from ``first_col``, run)."""
+        if not self.smart or not self.frame_s or count <= 0:
+            return []
+        lo = math.floor(first_col * col_s / self.frame_s)
+        hi = math.ceil((first_col + count) * col_s / self.frame_s)
+        key = lambda m: m.frame
+        found = self.smart[
+            bisect_left(self.smart, lo, key=key) : bisect_left(self.smart, hi, key=key)
+        ]
+        out = []
+        for mark in found:
+            col = math.floor((mark.frame + 0.5) * self.frame_s / col_s) - first_col
+            if 0 <= col < count:
+                out.append((col, mark))
+        return out
 
     def rule_at(self, frame: int) -> SignalRule | None:
         """The settings in force at ``frame`` (the first ones before any)."""
@@ -138,9 +214,13 @@ class SignalTrack:
         f = self.frame_s
         total = len(self.probs)
         # Frame k covers [k f, (k+1) f): a column takes every frame that overlaps it.
-        edges = np.arange(first_col, first_col + count + 1, dtype=np.float64) * col_s / f
+        edges = (
+            np.arange(first_col, first_col + count + 1, dtype=np.float64) * col_s / f
+        )
         lo = np.clip(np.floor(edges[:-1] + 1e-9).astype(np.int64), 0, total)
-        hi = np.clip(np.maximum(np.ceil(edges[1:] - 1e-9).astype(np.int64), lo + 1), 0, total)
+        hi = np.clip(
+            np.maximum(np.ceil(edges[1:] - 1e-9).astype(np.int64), lo + 1), 0, total
+        )
         probs = np.frombuffer(self.probs, dtype=np.uint8)
         silence = np.frombuffer(self.silence, dtype=np.uint16)
         speech = np.frombuffer(self.speech, dtype=np.uint16)
@@ -161,14 +241,23 @@ class SignalTrack:
             runs[codes == NO_FRAME] = -1
             k = a + int(np.argmax(runs))
             phase = self.phases[k]
-            out.append(SignalColumn(
-                int(have.max()) / SIGNAL_SCALE,
-                PHASES[phase] if phase < len(PHASES) else None,
-                int(self.speech[k]),
-                int(self.silence[k]),
-                self.rule_at(k),
-            ))
+            out.append(
+                SignalColumn(
+                    int(have.max()) / SIGNAL_SCALE,
+                    PHASES[phase] if phase < len(PHASES) else None,
+                    int(self.speech[k]),
+                    int(self.silence[k]),
+                    self.rule_at(k),
+                )
+            )
         return out
 
 
-__all__ = ["NO_FRAME", "PHASES", "SignalColumn", "SignalRule", "SignalTrack"]
+__all__ = [
+    "NO_FRAME",
+    "PHASES",
+    "SignalColumn",
+    "SignalRule",
+    "SignalTrack",
+    "SmartTurnMark",
+]

@@ -5,7 +5,8 @@ Which fields it shows depends on the engine named in ``session.start``:
 * ``cartesia-turns`` (Ink-2): ``turn_start_threshold``, ``turn_eager_end_threshold``,
   ``turn_end_threshold``, ``turn_end_timeout_ms`` (sent as Ink-2's ``config`` message);
 * every other engine (``local``, ``cartesia-whisper``, which ends turns with the same local VAD
-  rule): start ms, eager ms, end ms and the VAD threshold.
+  rule): start ms, eager ms, end ms and the VAD threshold, plus the Smart Turn threshold when
+  Smart Turn is the turn detector (``--turn-detector smart-turn``).
 
 A value that does not parse or that :meth:`TurnSettings.validate` refuses is shown in the panel
 with the reason and nothing is sent. Apply (enter in a field, or the button) calls
@@ -20,11 +21,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -66,25 +67,72 @@ class TuningField:
 
 
 LOCAL_FIELDS: tuple[TuningField, ...] = (
-    TuningField("start_speech_ms", "turn_start_ms", "start ms", int, "speech before turn.start"),
-    TuningField("eager_end_silence_ms", "eager_end_ms", "eager ms", int, "silence before turn.eager_end"),
+    TuningField(
+        "start_speech_ms", "turn_start_ms", "start ms", int, "speech before turn.start"
+    ),
+    TuningField(
+        "eager_end_silence_ms",
+        "eager_end_ms",
+        "eager ms",
+        int,
+        "silence before turn.eager_end",
+    ),
     TuningField("end_silence_ms", "end_ms", "end ms", int, "silence before turn.end"),
-    TuningField("vad_threshold", "vad_threshold", "VAD threshold", float, "speech probability (0-1)"),
+    TuningField(
+        "vad_threshold",
+        "vad_threshold",
+        "VAD threshold",
+        float,
+        "speech probability (0-1)",
+    ),
 )
 """The local VAD rule's settings (``local`` and ``cartesia-whisper``)."""
 
+SMART_TURN_FIELDS: tuple[TuningField, ...] = (
+    TuningField(
+        "smart_turn_threshold",
+        "smart_turn_threshold",
+        "Smart Turn threshold",
+        float,
+        "P(complete) that ends a turn (0-1)",
+    ),
+)
+"""Shown after :data:`LOCAL_FIELDS` when Smart Turn is the turn detector."""
+
 INK2_FIELDS: tuple[TuningField, ...] = (
-    TuningField("start_threshold", "turn_start_threshold", "start threshold", float, "0.5-0.9"),
-    TuningField("eager_end_threshold", "turn_eager_end_threshold", "eager end threshold", float, "0.3-0.6"),
-    TuningField("end_threshold", "turn_end_threshold", "end threshold", float, "0.05-0.5, end < eager < start"),
-    TuningField("end_timeout_ms", "turn_end_timeout_ms", "end timeout ms", int, "640-11200"),
+    TuningField(
+        "start_threshold", "turn_start_threshold", "start threshold", float, "0.5-0.9"
+    ),
+    TuningField(
+        "eager_end_threshold",
+        "turn_eager_end_threshold",
+        "eager end threshold",
+        float,
+        "0.3-0.6",
+    ),
+    TuningField(
+        "end_threshold",
+        "turn_end_threshold",
+        "end threshold",
+        float,
+        "0.05-0.5, end < eager < start",
+    ),
+    TuningField(
+        "end_timeout_ms", "turn_end_timeout_ms", "end timeout ms", int, "640-11200"
+    ),
 )
 """Cartesia Ink-2's turn settings."""
 
 
-def fields_for(stt: str) -> tuple[TuningField, ...]:
-    """The fields the panel shows for the STT engine named ``stt``."""
-    return INK2_FIELDS if stt == INK2_ENGINE else LOCAL_FIELDS
+def fields_for(
+    stt: str, settings: TurnSettings | None = None
+) -> tuple[TuningField, ...]:
+    """The fields the panel shows for the STT engine named ``stt`` running ``settings``."""
+    if stt == INK2_ENGINE:
+        return INK2_FIELDS
+    if settings is not None and settings.turn_detector == "smart-turn":
+        return LOCAL_FIELDS + SMART_TURN_FIELDS
+    return LOCAL_FIELDS
 
 
 @dataclass(frozen=True)
@@ -109,24 +157,39 @@ PRESETS: dict[str, Preset] = {
             "fast",
             "answers quickly; may cut a slow speaker off",
             {
-                "start_speech_ms": 100, "eager_end_silence_ms": 120, "end_silence_ms": 400,
-                "start_threshold": 0.7, "eager_end_threshold": 0.5, "end_threshold": 0.35, "end_timeout_ms": 2400,
+                "start_speech_ms": 100,
+                "eager_end_silence_ms": 120,
+                "end_silence_ms": 400,
+                "start_threshold": 0.7,
+                "eager_end_threshold": 0.5,
+                "end_threshold": 0.35,
+                "end_timeout_ms": 2400,
             },
         ),
         Preset(
             "balanced",
             "the defaults",
             {
-                "start_speech_ms": 160, "eager_end_silence_ms": 200, "end_silence_ms": 800,
-                "start_threshold": 0.8, "eager_end_threshold": 0.4, "end_threshold": 0.2, "end_timeout_ms": 5600,
+                "start_speech_ms": 160,
+                "eager_end_silence_ms": 200,
+                "end_silence_ms": 800,
+                "start_threshold": 0.8,
+                "eager_end_threshold": 0.4,
+                "end_threshold": 0.2,
+                "end_timeout_ms": 5600,
             },
         ),
         Preset(
             "patient",
             "waits through long pauses; slower to answer",
             {
-                "start_speech_ms": 240, "eager_end_silence_ms": 400, "end_silence_ms": 1400,
-                "start_threshold": 0.85, "eager_end_threshold": 0.3, "end_threshold": 0.1, "end_timeout_ms": 8000,
+                "start_speech_ms": 240,
+                "eager_end_silence_ms": 400,
+                "end_silence_ms": 1400,
+                "start_threshold": 0.85,
+                "eager_end_threshold": 0.3,
+                "end_threshold": 0.1,
+                "end_timeout_ms": 8000,
             },
         ),
     )
@@ -144,7 +207,9 @@ def settings_from_dict(data: dict[str, Any] | None) -> TurnSettings:
     return TurnSettings(**{k: v for k, v in (data or {}).items() if k in known})
 
 
-def parse_fields(base: TurnSettings, texts: dict[str, str], fields: tuple[TuningField, ...]) -> TurnSettings:
+def parse_fields(
+    base: TurnSettings, texts: dict[str, str], fields: tuple[TuningField, ...]
+) -> TurnSettings:
     """``base`` with the typed ``texts`` (by setting name) for ``fields``; raises ``ValueError``
     with a one-line reason for a value that does not parse or that the settings refuse."""
     changes: dict[str, Any] = {}
@@ -165,23 +230,31 @@ def config_path_for(settings: object) -> Path:
     return Path(chosen) if chosen else default_config_path()
 
 
-def save_tuning(path: Path, settings: TurnSettings, fields: tuple[TuningField, ...]) -> None:
+def save_tuning(
+    path: Path, settings: TurnSettings, fields: tuple[TuningField, ...]
+) -> None:
     """Write ``fields`` of ``settings`` to the config file (other keys kept); raises ``ConfigError``."""
-    update_config_file(path, {spec.option: getattr(settings, spec.setting) for spec in fields})
+    update_config_file(
+        path, {spec.option: getattr(settings, spec.setting) for spec in fields}
+    )
 
 
 def load_tuning(path: Path, base: TurnSettings) -> TurnSettings:
     """``base`` with the turn settings found in the config file; raises ``ConfigError`` for a
     missing, invalid or out-of-range file."""
     values = load_config_file(path, explicit=True)
-    specs = {spec.option: spec for spec in LOCAL_FIELDS + INK2_FIELDS}
+    specs = {
+        spec.option: spec for spec in LOCAL_FIELDS + SMART_TURN_FIELDS + INK2_FIELDS
+    }
     found = {name: value for name, value in values.items() if name in specs}
     if not found:
         raise ConfigError(f"{path}: no turn settings in it (save some first)")
     holder = Settings()
     apply_values(holder, found, str(path))
     try:
-        return base.replace(**{specs[name].setting: getattr(holder, name) for name in found})
+        return base.replace(
+            **{specs[name].setting: getattr(holder, name) for name in found}
+        )
     except ValueError as exc:
         raise ConfigError(f"{path}: bad turn settings: {exc}") from None
 
@@ -189,27 +262,41 @@ def load_tuning(path: Path, base: TurnSettings) -> TurnSettings:
 class TuningScreen(ModalScreen[None]):
     """The tuning panel. ``controller`` None (a replay): values can be saved but not applied."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "close"),
         Binding("ctrl+s", "save", "save"),
         Binding("ctrl+l", "load", "load"),
     ]
 
-    def __init__(self, stt: str, current: TurnSettings, controller: Controller | None, config_path: Path) -> None:
+    def __init__(
+        self,
+        stt: str,
+        current: TurnSettings,
+        controller: Controller | None,
+        config_path: Path,
+    ) -> None:
         super().__init__()
         self.stt = stt
         self.tuning = current
         """The settings last applied (or shown at open)."""
         self.controller = controller
         self.config_path = config_path
-        self.fields = fields_for(stt)
+        self.fields = fields_for(stt, current)
 
     # --- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        family = "Ink-2 thresholds (sent as a config message)" if self.fields is INK2_FIELDS else "VAD turn rule"
+        family = (
+            "Ink-2 thresholds (sent as a config message)"
+            if self.fields is INK2_FIELDS
+            else "VAD turn rule"
+        )
+        if SMART_TURN_FIELDS[0] in self.fields:
+            family += " + Smart Turn"
         with Vertical(id="tuning-box"):
-            yield Static(f"engine [b]{self.stt or '?'}[/b] · {family}", id="tuning-engine")
+            yield Static(
+                f"engine [b]{self.stt or '?'}[/b] · {family}", id="tuning-engine"
+            )
             for spec in self.fields:
                 with Horizontal(classes="tuning-row"):
                     yield Label(spec.label, classes="tuning-label")
@@ -243,9 +330,14 @@ class TuningScreen(ModalScreen[None]):
 
     def _say_idle(self) -> None:
         if self.controller is None:
-            self._say("tuning needs a live session (this is a replay); save still writes the config file", error=True)
+            self._say(
+                "tuning needs a live session (this is a replay); save still writes the config file",
+                error=True,
+            )
         else:
-            self._say("edit a value and press enter; it applies from the next audio block")
+            self._say(
+                "edit a value and press enter; it applies from the next audio block"
+            )
 
     def _text(self, spec: TuningField) -> str:
         return str(getattr(self.tuning, spec.setting))
@@ -278,7 +370,10 @@ class TuningScreen(ModalScreen[None]):
             self._say(f"not sent: {exc}", error=True)
             return False
         if self.controller is None:
-            self._say("tuning needs a live session (this is a replay): nothing was sent", error=True)
+            self._say(
+                "tuning needs a live session (this is a replay): nothing was sent",
+                error=True,
+            )
             return False
         try:
             self.controller.update_turn_settings(new)
@@ -286,7 +381,9 @@ class TuningScreen(ModalScreen[None]):
             self._say(f"not sent: {exc}", error=True)
             return False
         self.tuning = new
-        shown = ", ".join(f"{spec.label} {getattr(new, spec.setting)}" for spec in self.fields)
+        shown = ", ".join(
+            f"{spec.label} {getattr(new, spec.setting)}" for spec in self.fields
+        )
         self._say(f"applied{what}: {shown}")
         return True
 
@@ -361,6 +458,7 @@ __all__ = [
     "INK2_FIELDS",
     "LOCAL_FIELDS",
     "PRESETS",
+    "SMART_TURN_FIELDS",
     "Preset",
     "TuningField",
     "TuningScreen",
