@@ -41,6 +41,11 @@ class Fault:
     unknown_at_s: float | None = None
     silent_at_s: float | None = None
     tts_drop_after_chunks: int | None = None
+    echo_key: str | None = None
+    """Echo the key the client sent back to it, as a hostile or careless server might: ``body``
+    (the HTTP body of a 400 refusal), ``error`` (an error message), ``close`` (a close reason),
+    ``unknown`` (an unknown message type) or ``escape`` (an error text full of terminal escapes,
+    nesting and length)."""
 
 
 @dataclass
@@ -131,12 +136,24 @@ class CartesiaServer:
 
     # --- handshake ----------------------------------------------------------------------------
 
+    @staticmethod
+    def sent_key(headers: Headers) -> str | None:
+        """The key a client sent: ``X-API-Key`` (Pipecat, LiveKit) or ``Authorization: Bearer`` (the SDK)."""
+        bearer = headers.get("Authorization", "")
+        if bearer.startswith("Bearer "):
+            return bearer[len("Bearer "):]
+        return headers.get("X-API-Key")
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         self.attempts.append((request.path, request.headers))
         fault = self.faults.pop(0) if self.faults else Fault()
-        if request.headers.get("X-API-Key") != self.api_key:
+        sent = self.sent_key(request.headers)
+        if sent != self.api_key:
             self.rejected.append(401)
             return connection.respond(401, json.dumps({"type": "error", "status_code": 401, "message": "Invalid API key"}) + "\n")
+        if fault.echo_key == "body":
+            self.rejected.append(400)
+            return connection.respond(400, json.dumps({"type": "error", "status_code": 400, "message": f"bad request for key {sent}"}))
         if fault.reject_status is not None:
             self.rejected.append(fault.reject_status)
             response = connection.respond(fault.reject_status, f"scripted HTTP {fault.reject_status}\n")
@@ -210,6 +227,23 @@ class CartesiaServer:
 
     # --- Ink-2 turns ------------------------------------------------------------------------------
 
+    async def _echo_key(self, ws: ServerConnection, conn: Connection) -> bool:
+        """Apply an ``echo_key`` fault after the handshake; True if the stream ended."""
+        key, kind = self.api_key, conn.fault.echo_key
+        if kind == "error":
+            await ws.send(json.dumps({"type": "error", "status_code": 400, "error_code": f"bad_{key}",
+                                      "message": f"your key {key} is not allowed here", "request_id": key}))
+        elif kind == "unknown":
+            await ws.send(json.dumps({"type": f"telepathy.{key}", "request_id": key}))
+        elif kind == "escape":
+            await ws.send(json.dumps({"type": "error", "status_code": 500, "message": "\x1b[2J\x1b[H\x07" + "x" * 200_000 + key}))
+            await ws.send("[" * 100_000 + "]" * 100_000)
+            await ws.send(json.dumps({"type": "turn.update", "transcript": "\x1b]0;pwned\x07\x1b[2J" + key}))
+        elif kind == "close":
+            await ws.close(1011, f"server fault for {key}"[:120])
+            return True
+        return False
+
     async def _turns(self, ws: ServerConnection, conn: Connection) -> None:
         if conn.fault.error_instead_of_connected is not None:
             await ws.send(json.dumps(conn.fault.error_instead_of_connected))
@@ -217,6 +251,8 @@ class CartesiaServer:
             return
         if not conn.fault.no_connected:
             await ws.send(json.dumps({"type": "connected", "request_id": f"req-{len(self.connections)}"}))
+        if await self._echo_key(ws, conn):
+            return
         conn_audio = 0.0
         async for message in ws:
             if isinstance(message, bytes):
@@ -242,6 +278,8 @@ class CartesiaServer:
     # --- ink-whisper ------------------------------------------------------------------------------
 
     async def _whisper(self, ws: ServerConnection, conn: Connection) -> None:
+        if await self._echo_key(ws, conn):
+            return
         finalized: set[int] = set()
         conn_audio = 0.0
         last_interim = ""
@@ -295,6 +333,8 @@ class CartesiaServer:
     # --- sonic TTS --------------------------------------------------------------------------------
 
     async def _tts(self, ws: ServerConnection, conn: Connection) -> None:
+        if await self._echo_key(ws, conn):
+            return
         texts: dict[str, str] = {}
         cancelled: set[str] = set()
         chunks_sent = [0]
@@ -320,7 +360,7 @@ class CartesiaServer:
                 n = min(step, total - t)
                 samples = (0.25 * np.sin(2 * np.pi * 330 * np.arange(t, t + n) / rate) * 32767).astype("<i2")
                 t += n
-                await ws.send(json.dumps({"type": "chunk", "context_id": ctx, "done": False, "step_time": 1,
+                await ws.send(json.dumps({"type": "chunk", "context_id": ctx, "done": False, "step_time": 1, "status_code": 206,
                                           "data": base64.b64encode(samples.tobytes()).decode()}))
                 chunks_sent[0] += 1
                 if conn.fault.tts_drop_after_chunks is not None and chunks_sent[0] >= conn.fault.tts_drop_after_chunks:
@@ -328,7 +368,9 @@ class CartesiaServer:
                     return
                 await asyncio.sleep(self.tts_chunk_delay_s)
             if ctx not in cancelled:
-                await ws.send(json.dumps({"type": "done", "done": True, "context_id": ctx}))
+                await ws.send(json.dumps({"type": "flush_done", "done": False, "flush_done": True, "flush_id": 1,
+                                          "context_id": ctx, "status_code": 206}))
+                await ws.send(json.dumps({"type": "done", "done": True, "context_id": ctx, "status_code": 200}))
 
         async for message in ws:
             if isinstance(message, bytes):

@@ -1,6 +1,7 @@
 """Settings: one dataclass filled from the config file, the environment and the command line.
 
-Precedence: command line > environment (``CARTESIA_API_KEY``) > config file > defaults.
+Precedence: command line > environment (``CARTESIA_API_KEY``, ``OPENAI_API_KEY``,
+``OPENAI_BASE_URL``) > config file > defaults.
 The config file is TOML (``$VOICECONSOLE_CONFIG`` or ``~/.config/voiceconsole/config.toml``)
 with the same names as the long options, e.g. ``stt = "local"`` or ``end-ms = 700``.
 """
@@ -8,7 +9,10 @@ with the same names as the long options, e.g. ``stt = "local"`` or ``end-ms = 70
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +57,16 @@ class Settings:
     turn_eager_end_threshold: float = 0.4
     turn_end_threshold: float = 0.2
     turn_end_timeout_ms: int = 5600
+    turn_detector: str = "vad"
+    smart_turn_threshold: float = 0.5
+    llm_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_system: str | None = None
+    llm_temperature: float = 0.7
+    llm_max_tokens: int = 300
+    llm_timeout: float = 10.0
+    speculate: str = "llm"
     barge_in: bool = True
     mute_while_speaking: bool = False
     theme: str = "dark"
@@ -73,6 +87,8 @@ class Settings:
             eager_end_threshold=self.turn_eager_end_threshold,
             end_threshold=self.turn_end_threshold,
             end_timeout_ms=self.turn_end_timeout_ms,
+            turn_detector=self.turn_detector,
+            smart_turn_threshold=self.smart_turn_threshold,
         )
         try:
             settings.validate()
@@ -82,12 +98,48 @@ class Settings:
 
     def public(self) -> dict[str, Any]:
         """Settings safe to log, record or show: the API key is replaced by whether one is set."""
+        from voiceconsole import secrets
+
         data = dataclasses.asdict(self)
         data["api_key"] = "set" if self.api_key else None
-        return data
+        data["llm_api_key"] = "set" if self.llm_api_key else None
+        for name, value in data.items():
+            if isinstance(value, str) and secrets.holds_secret(name):
+                data[name] = "set"
+            elif isinstance(value, str) and name.endswith("_url"):
+                data[name] = secrets.strip_credentials(value)  # stored without user info or keys
+        return secrets.scrub_value(data)
 
 
 SETTING_NAMES = {f.name for f in dataclasses.fields(Settings)}
+_HINTS = typing.get_type_hints(Settings)
+
+
+NO_HOME = Path("/nonexistent")
+"""Stands for the home directory when there is none (Debian's conventional missing home)."""
+_noted_no_home = False
+
+
+def home_directory() -> Path:
+    """``$HOME``, else the passwd entry's home; with neither, :data:`NO_HOME` and a one-time note
+    on stderr saying where the config file would be (the console runs on its defaults)."""
+    global _noted_no_home
+    home = os.environ.get("HOME")
+    if home:
+        return Path(home)
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError, OSError):
+        if not _noted_no_home:
+            _noted_no_home = True
+            import sys
+
+            print(
+                "voiceconsole: note: no home directory (HOME unset, no passwd entry): running on the defaults; "
+                "a config file would be read from $VOICECONSOLE_CONFIG or $XDG_CONFIG_HOME/voiceconsole/config.toml",
+                file=sys.stderr,
+            )
+        return NO_HOME
 
 
 def default_config_path() -> Path:
@@ -95,7 +147,7 @@ def default_config_path() -> Path:
     env = os.environ.get("VOICECONSOLE_CONFIG")
     if env:
         return Path(env)
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    base = os.environ.get("XDG_CONFIG_HOME") or str(home_directory() / ".config")
     return Path(base) / "voiceconsole" / "config.toml"
 
 
@@ -133,15 +185,90 @@ def _flatten(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+MAX_NUMBER = 10**9
+"""Larger numbers are refused in every setting (no setting needs one; they overflow later)."""
+
+
+def _field_types(name: str) -> tuple[tuple[Any, ...], bool]:
+    """The types a setting takes (from the dataclass annotation) and whether None is allowed."""
+    hint = _HINTS[name]
+    args = (
+        typing.get_args(hint)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType)
+        else (hint,)
+    )
+    allowed = tuple(a for a in args if a is not type(None))
+    return allowed or (object,), type(None) in args
+
+
+def _fits(kind: Any, value: Any) -> bool:
+    origin = typing.get_origin(kind)
+    if origin in (list, tuple):
+        item = (typing.get_args(kind) or (object,))[0]
+        return isinstance(value, (list, tuple)) and all(_fits(item, v) for v in value)
+    if kind is object or kind is Any:
+        return True
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(kind, type) and isinstance(value, kind)
+
+
+def _kind_name(kind: Any) -> str:
+    if typing.get_origin(kind) in (list, tuple):
+        return f"list of {_kind_name((typing.get_args(kind) or (object,))[0])}"
+    return getattr(kind, "__name__", str(kind))
+
+
+def check_value(name: str, value: Any, origin: str) -> Any:
+    """``value`` if it fits setting ``name``'s declared type (an int is taken for a float), else
+    :class:`ConfigError`; NaN, infinities and numbers above :data:`MAX_NUMBER` are refused."""
+    allowed, nullable = _field_types(name)
+    key = (
+        f"{origin}: {name.replace('_', '-')}"
+        if origin
+        else "--" + name.replace("_", "-")
+    )
+    if value is None:
+        if nullable:
+            return None
+        raise ConfigError(f"{key} needs a value")
+    if not any(_fits(kind, value) for kind in allowed):
+        names = " or ".join(_kind_name(k) for k in allowed)
+        shown = repr(value) if len(repr(value)) <= 40 else f"a {type(value).__name__}"
+        raise ConfigError(f"{key} must be a {names}, not {shown}")
+    for number in value if isinstance(value, (list, tuple)) else (value,):
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ConfigError(f"{key} must be a finite number, not {number}")
+        if (
+            isinstance(number, (int, float))
+            and not isinstance(number, bool)
+            and abs(number) > MAX_NUMBER
+        ):
+            raise ConfigError(f"{key} = {number:.3g} is too large")
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and float in allowed
+        and int not in allowed
+    ):
+        return float(value)
+    return value
+
+
 def apply_values(settings: Settings, values: dict[str, Any], origin: str) -> None:
-    """Set fields from a dict, checking each value's type against the default's."""
-    defaults = Settings()
+    """Set fields from a dict, checking each value against the field's declared type."""
     for name, value in values.items():
-        expected = type(getattr(defaults, name))
-        if getattr(defaults, name) is None or isinstance(value, expected) or (expected is float and isinstance(value, int)):
-            setattr(settings, name, value)
-        else:
-            raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a {expected.__name__}, not {value!r}")
+        setattr(settings, name, check_value(name, value, origin))
+
+
+def check_types(settings: Settings, origin: str = "") -> None:
+    """Check every field of ``settings`` (command line included: ``--max-turn-s nan`` parses)."""
+    for name in SETTING_NAMES:
+        check_value(name, getattr(settings, name), origin)
 
 
 def update_config_file(path: Path, values: dict[str, Any]) -> None:
@@ -155,6 +282,7 @@ def update_config_file(path: Path, values: dict[str, Any]) -> None:
     """
     import contextlib
     import re
+
     import tomllib
 
     for name, value in values.items():
@@ -201,7 +329,7 @@ def update_config_file(path: Path, values: dict[str, Any]) -> None:
         raise ConfigError(f"{path}: cannot write config ({exc.strerror or exc})") from None
 
 
-def _toml_value(value: bool | int | float | str) -> str:
+def _toml_value(value: bool | float | str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

@@ -16,7 +16,10 @@ class UserError(Exception):
     engine that reported it itself), so the session does not show it twice."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
+        # Every line a user sees goes through here: no key, no control character reaches it.
+        from voiceconsole.secrets import escape_controls, scrub
+
+        super().__init__(escape_controls(scrub(" ".join(str(message).split()))))
 
 
 class AudioFileError(UserError):

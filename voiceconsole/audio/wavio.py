@@ -8,6 +8,7 @@ Supported: PCM 8/16/24/32-bit integer and IEEE float 32/64-bit, plain or WAVE_FO
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,11 @@ def read_wav_info(path: str | os.PathLike[str]) -> WavInfo:
     if p.is_dir():
         raise AudioFileError(f"{p}: is a directory; give the path of a .wav file")
     try:
-        size = p.stat().st_size
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # Opening a FIFO would block until a writer comes (and Ctrl-C could not stop it).
+            raise AudioFileError(f"{p}: not a regular file (a FIFO, device or socket); give the path of a .wav file")
+        size = st.st_size
         with p.open("rb") as fh:
             return _parse_header(p, fh, size)
     except PermissionError:
@@ -112,6 +117,10 @@ def _parse_header(p: Path, fh: BinaryIO, size: int) -> WavInfo:
             pos = fh.tell()
             available = size - pos
             block = width * channels
+            if csize in (0, 0xFFFFFFFF):
+                # A streaming writer (or RF64) leaves the size 0 or 0xFFFFFFFF: the audio runs
+                # to the end of the file.
+                csize = available
             if csize > available:
                 raise AudioFileError(
                     f"{p}: truncated WAV (header promises {csize} bytes of audio, file has {available}); "
@@ -129,7 +138,11 @@ def _decode(raw: bytes, info: WavInfo) -> np.ndarray:
     """Bytes of whole frames -> float32 array of shape (frames, channels) in [-1, 1]."""
     w = info.sample_width
     if info.is_float:
-        data = np.frombuffer(raw, dtype="<f4" if w == 4 else "<f8").astype(np.float32)
+        data = np.frombuffer(raw, dtype="<f4" if w == 4 else "<f8")
+        # A NaN or an infinity in a float file is a damaged sample, not audio: read it as
+        # silence (NaN) or full scale (inf), so levels, VAD and events stay finite.
+        with np.errstate(over="ignore", invalid="ignore"):
+            data = np.nan_to_num(data.astype(np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
     elif w == 1:
         data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
     elif w == 2:
@@ -188,6 +201,8 @@ def _header(sample_rate: int, channels: int, data_bytes: int) -> bytes:
 
 def float_to_pcm16(samples: np.ndarray) -> bytes:
     """Float samples in [-1, 1] -> little-endian 16-bit PCM bytes (clipped)."""
+    if not np.isfinite(samples).all():
+        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
@@ -198,12 +213,18 @@ class WavWriter:
     last flush (and :func:`repair_wav` fixes the rest).
     """
 
-    def __init__(self, path: str | os.PathLike[str], sample_rate: int, channels: int = 1) -> None:
+    def __init__(self, path: str | os.PathLike[str], sample_rate: int, channels: int = 1, *, exclusive: bool = False) -> None:
         self.path = Path(path)
         self.sample_rate = sample_rate
         self.channels = channels
         try:
-            self._fh = self.path.open("wb")
+            if exclusive:  # a new file only: never an existing one, never through a symlink
+                flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                self._fh: BinaryIO = os.fdopen(os.open(self.path, flags, 0o644), "w+b")
+            else:
+                self._fh = self.path.open("wb")
+        except FileExistsError:
+            raise AudioFileError(f"{self.path}: already exists; choose a new path") from None
         except OSError as exc:
             raise AudioFileError(f"{self.path}: cannot write ({exc.strerror or exc}); choose a writable path") from None
         self._data_bytes = 0

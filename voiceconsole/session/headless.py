@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from typing import TextIO
 
 from voiceconsole.config import Settings
-from voiceconsole.events import EngineError, Event, SessionStarted, TtsFailed, TtsQueued, TurnEnd
+from voiceconsole.events import (
+    EngineError,
+    EngineState,
+    Event,
+    SessionStarted,
+    TtsFailed,
+    TtsQueued,
+    TurnEnd,
+)
+from voiceconsole.preflight import preflight
+from voiceconsole.secrets import display_text
 from voiceconsole.session.build import build_session
 from voiceconsole.session.eventlog import JsonlEventWriter
 from voiceconsole.session.recorder import attach_recorder
@@ -22,13 +33,24 @@ class SummaryPrinter:
         self.turns = 0
         self.replies = 0
         self.errors = 0
+        self.connecting: set[str] = set()
+        """Engines still opening their connection (a stop then cancels the wait)."""
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, EngineState):
+            if event.state == "connecting":
+                self.connecting.add(event.engine)
+            else:
+                self.connecting.discard(event.engine)
         if isinstance(event, SessionStarted):
-            self._line(f"session: stt={event.stt} tts={event.tts} responder={event.responder} mic={event.source} speaker={event.sink}")
+            self._line(
+                f"session: stt={event.stt} tts={event.tts} responder={event.responder} mic={event.source} speaker={event.sink}"
+            )
         elif isinstance(event, TurnEnd):
             self.turns += 1
-            self._line(f"turn {event.turn} ended at {event.audio_t:7.2f} s: {event.transcript or '(no words)'}")
+            self._line(
+                f"turn {event.turn} ended at {event.audio_t:7.2f} s: {event.transcript or '(no words)'}"
+            )
         elif isinstance(event, TtsQueued):
             self.replies += 1
             self._line(f"reply {event.reply} queued: {event.text}")
@@ -41,11 +63,13 @@ class SummaryPrinter:
             self._line(f"{event.role} engine {event.engine}: {event.message}{hint}")
 
     def _line(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        # Server text can reach these lines: a key or an escape sequence never does.
+        print(display_text(text, 2000), file=self.out, flush=True)
 
 
 async def run_headless_async(settings: Settings) -> int:
     """Build and run a session; returns the exit code."""
+    preflight(settings)
     session = build_session(settings)
     recorder = attach_recorder(session, settings)
     writer = JsonlEventWriter(settings.events) if settings.events else None
@@ -54,19 +78,49 @@ async def run_headless_async(settings: Settings) -> int:
     if writer is not None:
         session.bus.add_listener(writer)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    run = asyncio.ensure_future(session.run())
+    stopped: list[str] = []
+
+    def stop(reason: str) -> None:
+        stopped.append(reason)
+        session.request_stop(reason)
+        # An engine still connecting does not look at stop requests: stop waiting for it (a
+        # second signal forces the stop at any moment, e.g. a server that never closes).
+        if summary.connecting or len(stopped) > 1:
+            run.cancel()
+
+    for sig, reason in (
+        (signal.SIGINT, "interrupted"),
+        (signal.SIGTERM, "terminated"),
+        (signal.SIGHUP, "hangup"),
+    ):
         try:
-            loop.add_signal_handler(sig, session.request_stop, "interrupted")
-        except (NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop, reason)
+        except (NotImplementedError, RuntimeError, ValueError):
             pass
     try:
-        await session.run()
+        await run
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
         if writer is not None:
             writer.close()
         if recorder is not None:
             recorder.close()
-    print(f"{summary.turns} turns, {summary.replies} replies, {session.bus.history_count} events", file=summary.out)
+    print(
+        f"{summary.turns} turns, {summary.replies} replies, {session.bus.history_count} events",
+        file=summary.out,
+    )
+    if run.cancelled():
+        print(
+            f"voiceconsole: stopped ({stopped[0]}) before the engines were ready",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

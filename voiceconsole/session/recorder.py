@@ -16,19 +16,22 @@ rest of the header when it opens a recording that was cut short.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import json
 import os
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import numpy as np
 
-from voiceconsole import __version__
+from voiceconsole import __version__, secrets
 from voiceconsole.audio.wavio import WavWriter
 from voiceconsole.errors import ConfigError
-from voiceconsole.events import Event, SessionStarted, SessionStopped, to_json
+from voiceconsole.events import Event, SessionStarted, SessionStopped
+from voiceconsole.session.eventlog import event_line
 
 if TYPE_CHECKING:
     from voiceconsole.config import Settings
@@ -58,17 +61,43 @@ def _versions() -> dict[str, str]:
 
 
 def prepare_directory(path: str | os.PathLike[str]) -> Path:
-    """Create ``path`` for a new recording; refuse one that already holds a recording."""
+    """Create ``path`` for a new recording, or take an existing empty directory.
+
+    Refuses a symlink, a file, and a directory holding anything (it never overwrites, and
+    never follows a link planted in it). The directory is claimed by creating ``events.jsonl``
+    exclusively: of two runs recording into one directory, exactly one wins.
+    """
     p = Path(path)
+    if p.is_symlink():
+        raise ConfigError(f"--record {p}: is a symbolic link; give a new directory for the recording")
     if p.exists() and not p.is_dir():
         raise ConfigError(f"--record {p}: is a file; give a directory for the recording")
-    if (p / EVENTS_FILE).exists() or (p / META_FILE).exists():
-        raise ConfigError(f"--record {p}: already holds a recording; choose a new directory or delete it")
     try:
         p.mkdir(parents=True, exist_ok=True)
+        held = sorted(child.name for child in p.iterdir())
     except OSError as exc:
         raise ConfigError(f"--record {p}: cannot create the directory ({exc.strerror or exc}); choose a writable path") from None
+    if EVENTS_FILE in held or META_FILE in held:
+        raise ConfigError(f"--record {p}: already holds a recording; choose a new directory or delete it")
+    if held:
+        shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise ConfigError(f"--record {p}: is not empty ({shown}); record into a new or empty directory")
     return p
+
+
+def create_exclusive(path: Path) -> BinaryIO:
+    """Open a new file for writing; never an existing file, never through a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        raise ConfigError(
+            f"--record {path.parent}: {path.name} appeared while starting (another run recording there?); "
+            "record into a new directory"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"--record {path.parent}: cannot write {path.name} ({exc.strerror or exc})") from None
+    return os.fdopen(fd, "wb")
 
 
 class Recorder:
@@ -83,10 +112,8 @@ class Recorder:
         self.settings = settings
         self.events_written = 0
         self.closed = False
-        try:
-            self._events: TextIO = (self.directory / EVENTS_FILE).open("a", encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"--record {self.directory}: cannot write ({exc.strerror or exc})") from None
+        # Claims the directory: a second run starting at the same moment gets the refusal.
+        self._events: TextIO = io.TextIOWrapper(create_exclusive(self.directory / EVENTS_FILE), encoding="utf-8")
         self._wavs: dict[str, WavWriter] = {}
         self._unflushed: dict[str, int] = {}
         self._meta: dict[str, Any] = {}
@@ -96,8 +123,8 @@ class Recorder:
     def attach(self, session: Session) -> Recorder:
         """Listen to the session's events and tap its mic and speaker audio."""
         self._wavs = {
-            "mic": WavWriter(self.directory / MIC_FILE, session.stt_rate),
-            "speaker": WavWriter(self.directory / SPEAKER_FILE, session.sink.sample_rate),
+            "mic": WavWriter(self.directory / MIC_FILE, session.stt_rate, exclusive=True),
+            "speaker": WavWriter(self.directory / SPEAKER_FILE, session.sink.sample_rate, exclusive=True),
         }
         self._unflushed = {"mic": 0, "speaker": 0}
         self._meta = self._initial_meta(session)
@@ -136,7 +163,7 @@ class Recorder:
         """Append the event to ``events.jsonl`` (flushed at once)."""
         if self.closed:
             return
-        self._events.write(to_json(event) + "\n")
+        self._events.write(event_line(event) + "\n")
         self._events.flush()
         self.events_written += 1
         if isinstance(event, SessionStarted):
@@ -177,8 +204,12 @@ class Recorder:
     def _write_meta(self) -> None:
         target = self.directory / META_FILE
         tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self._meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, target)
+        text = json.dumps(secrets.scrub_value(self._meta), indent=2, ensure_ascii=False, default=str) + "\n"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()  # a leftover (or planted) temporary file is never written through
+        with create_exclusive(tmp) as fh:
+            fh.write(text.encode("utf-8"))
+        os.replace(tmp, target)  # replaces the name: a link planted at meta.json is not followed
 
 
 def attach_recorder(session: Session, settings: Settings) -> Recorder | None:

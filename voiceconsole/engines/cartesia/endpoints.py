@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from voiceconsole.errors import ConfigError
+from voiceconsole.secrets import check_key, url_credentials
 
 API_VERSION = "2026-03-01"
 
@@ -29,9 +30,11 @@ def endpoint_url(base: str, path: str, query: dict[str, Any] | Sequence[tuple[st
     if scheme not in ("ws", "wss") or not parts.hostname:
         raise ConfigError(f"{safe_url(base)!r} is not a websocket URL; give e.g. wss://api.cartesia.ai or ws://127.0.0.1:PORT")
     existing = parse_qsl(parts.query, keep_blank_values=True)
-    if any(name.lower() in _KEY_PARAMS for name, _ in existing):
+    found = url_credentials(base)
+    if found is not None or any(name.lower() in _KEY_PARAMS for name, _ in existing):
         raise ConfigError(
-            "do not put the API key in the URL (it leaks into logs); use --api-key, CARTESIA_API_KEY or the config file"
+            f"{safe_url(base)!r} carries credentials ({found or 'a key parameter'}); do not put the API key in the URL "
+            "(it leaks into logs): use --api-key, CARTESIA_API_KEY or the config file"
         )
     items = list(query.items()) if isinstance(query, dict) else list(query)
     pairs = existing + [(k, _query_value(v)) for k, v in items if v is not None]
@@ -60,5 +63,9 @@ def safe_url(url: str) -> str:
 
 
 def auth_headers(api_key: str) -> dict[str, str]:
-    """Headers for every Cartesia request: the key (only here) and the API version."""
+    """Headers for every Cartesia request: the key (only here) and the API version.
+
+    A key that cannot be a header value (a stray line break from a config file) is refused as
+    malformed here, before anything is sent: it must never reach an error text."""
+    check_key(api_key)
     return {"X-API-Key": api_key, "Cartesia-Version": API_VERSION}

@@ -60,7 +60,10 @@ class ConnectionLost(CartesiaError):
     """An open connection ended without the client asking (close code and reason kept)."""
 
     def __init__(self, code: int | None, reason: str = "") -> None:
+        from voiceconsole.secrets import display_text
+
         self.code = code
-        self.reason = reason
+        self.reason = display_text(reason, 200)  # the server's text: capped, escaped, no key
+        reason = self.reason
         text = f"connection lost (close code {code})" if code is not None else "connection lost"
         super().__init__(f"{text}: {reason}" if reason else text)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from voiceconsole.engines.cartesia.protocol import check_stt_encoding
 from voiceconsole.errors import ConfigError
+from voiceconsole.secrets import check_key
 
 if TYPE_CHECKING:
     from voiceconsole.config import Settings
@@ -18,7 +19,7 @@ DEFAULT_WHISPER_MODEL = "ink-whisper"
 def _key(settings: Settings) -> str:
     if not settings.api_key:
         raise ConfigError("Cartesia engines need an API key: pass --api-key, set CARTESIA_API_KEY, or put api-key in the config file")
-    return settings.api_key
+    return check_key(settings.api_key)
 
 
 def create_cartesia_stt(name: str, settings: Settings) -> SttEngine:

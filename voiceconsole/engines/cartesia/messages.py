@@ -8,11 +8,13 @@ type this client does not know decodes to :class:`Unknown`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from voiceconsole.engines.cartesia.errors import ProtocolError
 from voiceconsole.events import WordTiming
+from voiceconsole.secrets import display_text
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Transcript:
     words: tuple[WordTiming, ...] = ()
     duration: float | None = None
     language: str = ""
+    request_id: str = ""
+    words_problem: str = ""
+    """Why ``words`` could not be read ("" when it could): the text and ``is_final`` still hold."""
 
 
 @dataclass(frozen=True)
@@ -103,41 +108,54 @@ def _load_object(text: str | bytes) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"malformed JSON ({exc.msg} at char {exc.pos})") from None
+    except RecursionError:
+        raise ProtocolError("JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError(f"message is a JSON {type(data).__name__}, not an object")
     return data
 
 
 def context_id(data: dict[str, Any]) -> str | None:
-    """The message's ``context_id`` as a string, or None when it has none."""
+    """The message's ``context_id`` as a string, or None when it has none (or not a plain value)."""
     value = data.get("context_id")
-    return None if value is None else str(value)
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return display_text(str(value), 128)
+
+
+def text_field(data: dict[str, Any], name: str, limit: int = 128) -> str:
+    """A short informational field (``request_id``, ``language``, ...) as safe text; "" if not a plain value."""
+    value = data.get(name)
+    if value is None or isinstance(value, (dict, list, bool)):
+        return ""
+    return display_text(str(value), limit)
 
 
 def decode_error(data: dict[str, Any]) -> ErrorMessage:
     """Read an error in any shape: message = ``message or error or title``, status = ``status_code or code``."""
     raw_error = data.get("error")
     nested = raw_error if isinstance(raw_error, dict) else {}
-    message = data.get("message") or nested.get("message") or (raw_error if isinstance(raw_error, str) else None)
-    message = message or data.get("title") or nested.get("title") or "unspecified server error"
+    candidates = (data.get("message"), nested.get("message"), raw_error, data.get("title"), nested.get("title"))
+    # The server's text is capped, escaped and scrubbed of keys here, where it enters.
+    message = display_text(next((c for c in candidates if isinstance(c, str) and c), "unspecified server error"))
     status: int | None = None
     code = ""
     for candidate in (data.get("status_code"), nested.get("status_code"), data.get("code"), nested.get("code")):
         if isinstance(candidate, bool):
             continue
-        if isinstance(candidate, int) and status is None:
+        if isinstance(candidate, int) and status is None and 100 <= candidate <= 999:
             status = candidate
-        elif isinstance(candidate, str) and candidate.isdigit() and status is None:
+        elif isinstance(candidate, str) and candidate.isdigit() and len(candidate) == 3 and status is None:
             status = int(candidate)
         elif isinstance(candidate, str) and not code:
             code = candidate
-    code = str(data.get("error_code") or nested.get("error_code") or code)
+    error_code = data.get("error_code") or nested.get("error_code") or code
     return ErrorMessage(
-        message=str(message),
+        message=message,
         status=status,
-        code=code,
+        code=display_text(error_code, 64) if isinstance(error_code, (str, int)) and not isinstance(error_code, bool) else "",
         context_id=context_id(data),
-        request_id=str(data.get("request_id") or ""),
+        request_id=text_field(data, "request_id"),
     )
 
 
@@ -154,18 +172,33 @@ def parse_words(data: dict[str, Any]) -> tuple[WordTiming, ...]:
         return ()
     if not isinstance(words, list):
         raise ProtocolError("'words' is not a list")
-    out: list[WordTiming] = []
     try:
         if all(isinstance(w, dict) for w in words):
-            for w in words:
-                out.append(WordTiming(str(w.get("word", w.get("text", ""))), float(w["start"]), float(w["end"])))
-            return tuple(out)
-        starts, ends = source.get("start"), source.get("end")
-        if not isinstance(starts, list) or not isinstance(ends, list) or not len(starts) == len(ends) == len(words):
-            raise ProtocolError("word timings: 'words', 'start' and 'end' are not parallel lists")
-        return tuple(WordTiming(str(w), float(s), float(e)) for w, s, e in zip(words, starts, ends, strict=True))
-    except (KeyError, TypeError, ValueError):
+            triples = [(w.get("word", w.get("text", "")), w["start"], w["end"]) for w in words]
+        else:
+            starts, ends = source.get("start"), source.get("end")
+            if not isinstance(starts, list) or not isinstance(ends, list) or not len(starts) == len(ends) == len(words):
+                raise ProtocolError("word timings: 'words', 'start' and 'end' are not parallel lists")
+            triples = list(zip(words, starts, ends, strict=True))
+        out = [WordTiming(_word(w), _seconds(s), _seconds(e)) for w, s, e in triples]
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise ProtocolError("word timings have missing or non-numeric start/end") from None
+    return tuple(out)
+
+
+def _word(value: Any) -> str:
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise TypeError("a word is not text")
+    return display_text(str(value), 200)
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("a time is not a number")
+    seconds = float(value)
+    if not math.isfinite(seconds) or abs(seconds) > 1e7:
+        raise ValueError("a time is not a finite number of seconds")
+    return seconds
 
 
 def transcript_field(data: dict[str, Any]) -> str | None:
@@ -183,7 +216,7 @@ def typed_object(text: str | bytes) -> tuple[dict[str, Any], str]:
     data = _load_object(text)
     kind = data.get("type")
     if isinstance(kind, str):
-        return data, kind
+        return data, display_text(kind, 64)
     if "error" in data or "message" in data:
         return data, "error"
     raise ProtocolError("message has no 'type'")

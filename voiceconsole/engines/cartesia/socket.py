@@ -30,32 +30,35 @@ from websockets.exceptions import (
 from voiceconsole import __version__
 from voiceconsole.engines.base import Emit
 from voiceconsole.engines.cartesia.errors import (
-    AuthError,
     CartesiaError,
     ConnectError,
     ConnectionLost,
     NetworkError,
     RateLimited,
     RejectedError,
-    ServerError,
+)
+from voiceconsole.engines.cartesia.handshake import (
+    AUTH_HINT,
+    closed_error,
+    describe,
+    final_hint,
+    status_error,
 )
 from voiceconsole.engines.cartesia.protocol import (
     RetryPolicy,
     auth_headers,
     backoff_delay,
     close_disposition,
-    decode_error,
     safe_url,
-    status_disposition,
 )
 from voiceconsole.errors import EngineUnavailable
 from voiceconsole.events import EngineError, EngineRole, EngineState, EngineWarning
+from voiceconsole.secrets import display_text
 
 # websockets logs handshake headers (the key among them) at DEBUG: this logger never does.
 _WS_LOG = logging.getLogger("voiceconsole.cartesia.websocket")
 _WS_LOG.setLevel(logging.INFO)
 
-AUTH_HINT = "check the key given by --api-key, CARTESIA_API_KEY or the config file (keys: play.cartesia.ai)"
 
 SocketState = Literal["idle", "connecting", "connected", "reconnecting", "closing", "closed", "failed"]
 
@@ -147,18 +150,22 @@ class CartesiaSocket:
     def _state(self, state: SocketState, detail: str = "") -> None:
         self.state = state
         if self._emit is not None and state in ("connecting", "connected", "reconnecting", "closed", "failed"):
-            self._emit(EngineState, role=self.role, engine=self.engine, state=state, detail=detail)
+            self._emit(EngineState, role=self.role, engine=self.engine, state=state, detail=display_text(detail))
 
     def error(self, message: str, hint: str = "", *, fatal: bool = False, code: str = "") -> None:
-        """Show an error where the user looks (an ``engine.error`` event)."""
+        """Show an error where the user looks (an ``engine.error`` event); server text in it is
+        capped, escaped and scrubbed of keys (:func:`~voiceconsole.secrets.display_text`)."""
         if self._emit is not None:
-            self._emit(EngineError, role=self.role, engine=self.engine, message=message, hint=hint, fatal=fatal, code=code)
+            self._emit(
+                EngineError, role=self.role, engine=self.engine, message=display_text(message),
+                hint=display_text(hint), fatal=fatal, code=display_text(code, 64),
+            )
 
     def warn(self, message: str) -> None:
         """Count and show something odd but survivable (an ``engine.warning`` event)."""
         self.warnings += 1
         if self._emit is not None:
-            self._emit(EngineWarning, role=self.role, engine=self.engine, message=message, count=self.warnings)
+            self._emit(EngineWarning, role=self.role, engine=self.engine, message=display_text(message), count=self.warnings)
 
     @property
     def connected(self) -> bool:
@@ -190,7 +197,8 @@ class CartesiaSocket:
             except ConnectError as exc:
                 if not exc.retryable or attempt >= self.policy.start_attempts:
                     self._fail(exc)
-                    error = EngineUnavailable(f"{self.engine}: {exc.message}" + (f"; {exc.hint}" if exc.hint else ""))
+                    hint = final_hint(exc)
+                    error = EngineUnavailable(f"{self.engine}: {exc.message}" + (f"; {hint}" if hint else ""))
                     error.reported = True  # the engine.error is out already
                     raise error from None
                 delay = self._delay(exc, attempt)
@@ -256,11 +264,11 @@ class CartesiaSocket:
                 proxy=None if _is_loopback(url) else True,
             )
         except InvalidStatus as exc:
-            raise _status_error(exc, shown) from None
+            raise status_error(exc, shown) from None
         except InvalidURI:
             raise RejectedError(f"{shown} is not a valid websocket URL", hint="check --stt-url / --tts-url") from None
         except (OSError, asyncio.TimeoutError, TimeoutError, InvalidHandshake) as exc:
-            raise NetworkError(f"cannot reach {shown} ({_describe(exc)})", hint="check the network and --stt-url / --tts-url") from None
+            raise NetworkError(f"cannot reach {shown} ({describe(exc)})", hint="check the network and --stt-url / --tts-url") from None
         try:
             await asyncio.wait_for(self._hooks.on_open(ws), self.timeouts.open_s)
         except BaseException as exc:
@@ -268,7 +276,7 @@ class CartesiaSocket:
             if isinstance(exc, asyncio.TimeoutError):
                 raise NetworkError(f"{shown} accepted the connection but never said it was ready") from None
             if isinstance(exc, ConnectionClosed):
-                raise _closed_error(exc, shown) from None
+                raise closed_error(exc, shown) from None
             raise
         self._ws = ws
         self.connections += 1
@@ -346,7 +354,7 @@ class CartesiaSocket:
 
     def _fail(self, exc: ConnectError) -> None:
         self.fatal = exc
-        self.error(exc.message, exc.hint, fatal=True, code=str(exc.status or ""))
+        self.error(exc.message, final_hint(exc), fatal=True, code=str(exc.status or ""))
         self._state("failed", exc.message)
         self._restored.set()  # wake waiters: they find the socket failed
 
@@ -403,55 +411,6 @@ def _is_loopback(url: str) -> bool:
 
     host = (urlsplit(url).hostname or "").lower()
     return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _status_error(exc: InvalidStatus, shown: str) -> ConnectError:
-    response = exc.response
-    status = response.status_code
-    detail = ""
-    body = getattr(response, "body", b"") or b""
-    if body:
-        try:
-            import json
-
-            detail = decode_error(json.loads(body)).message
-        except (ValueError, TypeError, AttributeError):
-            detail = body.decode("utf-8", "replace").strip()
-        detail = f": {detail[:200]}" if detail else ""
-    kind = status_disposition(status)
-    if kind == "auth":
-        return AuthError(f"the Cartesia API key was refused (HTTP {status}){detail}", hint=AUTH_HINT, status=status)
-    if kind == "rate_limited":
-        retry_after: float | None = None
-        with contextlib.suppress(TypeError, ValueError):
-            retry_after = float(response.headers.get("Retry-After", ""))
-        return RateLimited(
-            f"too many connections or requests (HTTP 429){detail}",
-            hint="backing off; close other sessions using this key",
-            status=status,
-            retry_after=retry_after,
-        )
-    if kind == "server":
-        return ServerError(f"server error at {shown} (HTTP {status}){detail}", hint="retrying with backoff", status=status)
-    return RejectedError(
-        f"{shown} refused the connection (HTTP {status}){detail}",
-        hint="check --stt-url / --tts-url, the model and the audio settings",
-        status=status,
-    )
-
-
-def _closed_error(exc: ConnectionClosed, shown: str) -> ConnectError:
-    rcvd = exc.rcvd
-    code = rcvd.code if rcvd is not None else None
-    reason = rcvd.reason if rcvd is not None else ""
-    if close_disposition(code) == "fatal":
-        return RejectedError(f"{shown} closed the stream at once (close code {code}: {reason})", hint="check the model and audio settings")
-    return NetworkError(f"{shown} closed the stream at once (close code {code})", hint="retrying with backoff")
 
 
 __all__ = ["AUTH_HINT", "CartesiaSocket", "SocketHooks", "Timeouts"]

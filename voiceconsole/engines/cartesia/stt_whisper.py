@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection
@@ -41,8 +41,8 @@ from voiceconsole.engines.cartesia.protocol import (
 )
 from voiceconsole.engines.cartesia.socket import AUTH_HINT, Timeouts
 from voiceconsole.engines.cartesia.stt_base import CartesiaSttBase
-from voiceconsole.engines.vad_turns import VadSignal, VadTurnTracker
 from voiceconsole.engines.turns import TurnSequencer
+from voiceconsole.engines.vad_turns import VadSignal, VadTurnTracker
 from voiceconsole.events import TranscriptFinal, TranscriptInterim
 
 
@@ -203,6 +203,8 @@ class CartesiaWhisperStt(CartesiaSttBase):
             return
         turns = self._turns
         if isinstance(decoded, Transcript):
+            if decoded.words_problem:
+                self.socket.warn(f"word timings ignored, text kept: {decoded.words_problem}")
             if decoded.is_final:
                 self._finals += decoded.text
                 self._interim = ""

@@ -12,6 +12,7 @@ from voiceconsole.engines.cartesia.messages import (
     TurnMessage,
     Unknown,
     decode_error,
+    text_field,
     transcript_field,
     typed_object,
 )
@@ -23,7 +24,7 @@ def decode_turns_message(text: str | bytes) -> ServerMessage:
     """One message of the Ink-2 turns endpoint."""
     data, kind = typed_object(text)
     if kind == "connected":
-        return Connected(str(data.get("request_id") or ""))
+        return Connected(text_field(data, "request_id"))
     if kind == "error":
         return decode_error(data)
     if kind in ("turn.start", "turn.resume"):

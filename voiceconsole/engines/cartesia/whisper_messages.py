@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from voiceconsole.engines.cartesia.errors import ProtocolError
@@ -13,9 +14,11 @@ from voiceconsole.engines.cartesia.messages import (
     Unknown,
     decode_error,
     parse_words,
+    text_field,
     transcript_field,
     typed_object,
 )
+from voiceconsole.events import WordTiming
 
 WHISPER_PATH = "/stt/websocket"
 WHISPER_FINALIZE = "finalize"
@@ -33,12 +36,21 @@ def decode_whisper_message(text: str | bytes) -> ServerMessage:
         if not isinstance(is_final, bool):
             raise ProtocolError("'is_final' is not a boolean")
         duration = data.get("duration")
+        words: tuple[WordTiming, ...] = ()
+        problem = ""
+        try:
+            words = parse_words(data)
+        except ProtocolError as exc:  # unreadable timings never cost the text
+            problem = str(exc)
+        finite = isinstance(duration, (int, float)) and not isinstance(duration, bool) and math.isfinite(duration)
         return Transcript(
             text=text_value,
             is_final=is_final,
-            words=parse_words(data),
-            duration=float(duration) if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None,
-            language=str(data.get("language") or ""),
+            words=words,
+            duration=float(duration) if finite else None,
+            language=text_field(data, "language", 16),
+            request_id=text_field(data, "request_id"),
+            words_problem=problem,
         )
     if kind == "flush_done":
         return FlushDone()
