@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("voiceconsole.commands.report", "print the turn-timing report of a recording"),
     "tap": ("voiceconsole.commands.tap", "watch your agent: forward its Cartesia websockets to Cartesia and show them"),
     "serve": ("voiceconsole.commands.serve", "an offline Cartesia on 127.0.0.1 (local engines) for your agent, watched"),
+    "sweep": ("voiceconsole.commands.sweep", "tune turn detection on a corpus: cut-offs against latency over a grid"),
 }
 
 EPILOG = """\
@@ -33,6 +34,7 @@ subcommands:
   voiceconsole report DIR [...]        turn-timing report of a recording (voiceconsole report --help)
   voiceconsole tap [--upstream URL]    watch your own agent: point its Cartesia base URL at ws://127.0.0.1:8765
   voiceconsole serve                   the same endpoints answered offline (no key): development and CI
+  voiceconsole sweep CORPUS... --grid SPEC   tune turn settings on many recordings (voiceconsole sweep --help)
 
 examples:
   voiceconsole                                   talk into the default microphone (offline engine)
