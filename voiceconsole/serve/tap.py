@@ -125,7 +125,7 @@ class TapBackend:
 
 
 def _mirror_refusal(connection: ServerConnection, upstream: Response) -> Response:
-    body = upstream.body if isinstance(upstream.body, bytes) else b""
+    body = bytes(upstream.body or b"")
     headers = Headers(
         (k, v)
         for k, v in upstream.headers.raw_items()
