@@ -92,7 +92,7 @@ def check_format(data: dict[str, Any]) -> tuple[str, int]:
         raise BadRequest("'transcript' is required and must be a string")
     if not data.get("model_id"):
         raise BadRequest("'model_id' is required, e.g. sonic-3")
-    if not isinstance(data.get("voice"), dict):
+    if not isinstance(data.get("voice"), (dict, str)):
         raise BadRequest(
             '\'voice\' is required, e.g. {"mode": "id", "id": "<voice id>"}'
         )
