@@ -12,6 +12,7 @@ end that resumes.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -383,3 +384,68 @@ def test_help_warns_that_cartesia_engines_run_at_real_time_and_cost_money() -> N
         and "billed" in text
         and "plotext" in text
     )
+
+
+def in_process_result(corpus: Path, cache: Path) -> tuple[Any, Any]:
+    """The labelled sweep again, in this process, from the cache the CLI filled (nothing runs)."""
+    from voiceconsole.sweep.cache import ResultCache
+    from voiceconsole.sweep.corpus import load_corpus
+    from voiceconsole.sweep.grid import parse_grid
+    from voiceconsole.sweep.run import collect, plan_sweep
+    from voiceconsole.sweep.truth import load_labels
+
+    loaded = load_corpus([str(corpus)])
+    plan = plan_sweep(loaded, parse_grid(GRID), "local", ResultCache(cache))
+    assert plan.tasks == []
+    return collect(plan, load_labels(str(LABELS))), loaded
+
+
+async def test_ui_shows_curve_and_table_and_o_asks_for_the_worst_recording(
+    labelled: dict[str, Any], corpus: Path, cache: Path
+) -> None:
+    from textual.widgets import DataTable, Static
+
+    from voiceconsole.ui.sweep import OpenRecording, SweepApp
+
+    result, _ = in_process_result(corpus, cache)
+    app = SweepApp(result)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await pilot.pause()
+        table = app.query_one("#sweep-table", DataTable)
+        assert table.row_count == 2
+        detail = str(app.query_one("#sweep-detail", Static).render())
+        assert "end-ms = 300" in detail and "most cut-offs: alpha (1)" in detail
+        assert "cut-offs vs latency" in str(
+            app.query_one("#sweep-curve", Static).render()
+        )
+        await pilot.press("down")
+        await pilot.pause()
+        detail = str(app.query_one("#sweep-detail", Static).render())
+        assert "end-ms = 700" in detail and "cut-offs 1 of 6 turn ends" in detail
+        await pilot.press("o")
+        await pilot.pause()
+    assert app.return_value == OpenRecording("alpha", 1)
+
+
+async def test_the_worst_recording_opens_in_the_replay_console_through_the_points_settings(
+    labelled: dict[str, Any], corpus: Path, cache: Path
+) -> None:
+    from voiceconsole.commands.sweep import through_recording
+    from voiceconsole.events import TurnEnd
+    from voiceconsole.ui.replay import ReplayConsoleApp
+
+    result, loaded = in_process_result(corpus, cache)
+    point = result.points[by_end_ms(labelled["json"])[700]["index"]]
+    recording = await asyncio.to_thread(
+        through_recording, loaded.by_name()["alpha"], "local", point.point
+    )
+    assert recording.meta["turn_settings"]["end_silence_ms"] == 700
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))["recordings"]["alpha"]
+    ends = [e.audio_t for e in recording.events if isinstance(e, TurnEnd)]
+    assert (
+        sum(start < t < end for t in ends for start, end in labels) == 1
+    )  # the cut-off the sweep counted
+    app = ReplayConsoleApp(recording, speed=0)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await pilot.pause(0.5)
+        assert app.model.metrics.ended_turns >= 1

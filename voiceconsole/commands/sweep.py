@@ -11,12 +11,20 @@ import argparse
 import functools
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from voiceconsole.commands.tables import text_table
 from voiceconsole.errors import ConfigError
 from voiceconsole.session.compare import THROUGH_ENGINES
 from voiceconsole.sweep.grid import GRID_KEYS, parse_grid
+from voiceconsole.sweep.runner import run_settings
 from voiceconsole.sweep.truth import DEFAULT_RESUME_MS
+
+if TYPE_CHECKING:
+    from voiceconsole.session.recording import Recording
+    from voiceconsole.sweep.corpus import Corpus, CorpusItem
+    from voiceconsole.sweep.grid import GridPoint
+    from voiceconsole.sweep.results import SweepResult
 
 EPILOG = f"""\
 examples:
@@ -208,9 +216,7 @@ def main(argv: Sequence[str]) -> int:
     if args.csv:
         write_output(args.csv, to_csv(result), "csv")
     if args.ui:
-        from voiceconsole.ui.sweep import run_sweep_app
-
-        return run_sweep_app(result, corpus, args.stt, theme=args.theme)
+        return show_ui(result, corpus, args.stt, args.theme)
     if "-" not in (args.json, args.csv):
         print(
             f"sweep of {len(result.recordings)} recordings x {len(points)} grid points through {args.stt}"
@@ -220,3 +226,48 @@ def main(argv: Sequence[str]) -> int:
         print("\n".join(headline(result)))
         print(curve(result))
     return 0
+
+
+def through_recording(item: CorpusItem, engine: str, point: GridPoint) -> Recording:
+    """``item`` run through ``engine`` at ``point``, as a recording the replay console plays."""
+    import asyncio
+
+    from voiceconsole.session.compare import ThroughConfig, run_through
+    from voiceconsole.session.recording import Recording
+    from voiceconsole.sweep.runner import item_recording
+
+    timeline = asyncio.run(
+        run_through(item_recording(item), ThroughConfig(engine, point.overrides()))
+    )
+    turn = run_settings(item, engine, point).turn_settings().as_dict()
+    meta = {
+        **item.meta,
+        "engines": {**item.meta.get("engines", {}), "stt": engine},
+        "turn_settings": turn,
+    }
+    return Recording(
+        item.path if item.is_recording else item.path.parent, timeline.events, meta
+    )
+
+
+def show_ui(result: SweepResult, corpus: Corpus, engine: str, theme: str | None) -> int:
+    """The sweep screen; its ``o`` key opens a recording in the replay console through the
+    selected point's settings, and closing the replay comes back to the sweep screen."""
+    from voiceconsole.ui.replay import run_replay_app
+    from voiceconsole.ui.sweep import run_sweep_app
+
+    items = corpus.by_name()
+    selected = 0
+    while True:
+        choice = run_sweep_app(result, selected=selected, theme=theme)
+        if choice is None:
+            return 0
+        selected = choice.point
+        point = result.points[choice.point].point
+        print(
+            f"voiceconsole: running {choice.recording} through {engine} {point.label()}...",
+            file=sys.stderr,
+        )
+        run_replay_app(
+            through_recording(items[choice.recording], engine, point), theme=theme
+        )

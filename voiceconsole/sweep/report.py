@@ -118,6 +118,12 @@ def curve(
                 [selected.p50_ms], [100.0 * selected.cutoff_rate], marker="X"
             ).label(f"#{selected.index}")
         )
+    if scored:
+        # Top right, in data units: a frontier falls from top left to bottom right.
+        top = max(100.0 * p.cutoff_rate for p in scored)  # type: ignore[operator]
+        fig.legend(
+            x=max(p.p50_ms for p in scored), y=top, ha="right", va="top", relative=True
+        )  # type: ignore[type-var]
     truth = "PROXY ground truth" if result.truth_short.startswith("proxy") else "labels"
     fig.title(f"cut-offs vs latency: {result.engine}, {truth}")
     fig.label("p50 end-of-turn delay (ms)", "x")
