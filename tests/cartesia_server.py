@@ -46,6 +46,8 @@ class Fault:
     (the HTTP body of a 400 refusal), ``error`` (an error message), ``close`` (a close reason),
     ``unknown`` (an unknown message type) or ``escape`` (an error text full of terminal escapes,
     nesting and length)."""
+    echo_extra: str = ""
+    """More text the echo carries (another secret, e.g. the LLM key, to see it scrubbed too)."""
 
 
 @dataclass
@@ -153,7 +155,8 @@ class CartesiaServer:
             return connection.respond(401, json.dumps({"type": "error", "status_code": 401, "message": "Invalid API key"}) + "\n")
         if fault.echo_key == "body":
             self.rejected.append(400)
-            return connection.respond(400, json.dumps({"type": "error", "status_code": 400, "message": f"bad request for key {sent}"}))
+            echoed = f"bad request for key {sent}{fault.echo_extra}"
+            return connection.respond(400, json.dumps({"type": "error", "status_code": 400, "message": echoed}))
         if fault.reject_status is not None:
             self.rejected.append(fault.reject_status)
             response = connection.respond(fault.reject_status, f"scripted HTTP {fault.reject_status}\n")
@@ -229,7 +232,7 @@ class CartesiaServer:
 
     async def _echo_key(self, ws: ServerConnection, conn: Connection) -> bool:
         """Apply an ``echo_key`` fault after the handshake; True if the stream ended."""
-        key, kind = self.api_key, conn.fault.echo_key
+        key, kind = self.api_key + conn.fault.echo_extra, conn.fault.echo_key
         if kind == "error":
             await ws.send(json.dumps({"type": "error", "status_code": 400, "error_code": f"bad_{key}",
                                       "message": f"your key {key} is not allowed here", "request_id": key}))

@@ -151,6 +151,9 @@ def default_config_path() -> Path:
     return Path(base) / "voiceconsole" / "config.toml"
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
     """Read a TOML config file into setting names; a missing default file is simply empty."""
     import tomllib
@@ -160,13 +163,21 @@ def load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
             raise ConfigError(f"{path}: config file not found; create it or drop --config")
         return {}
     try:
+        if not path.is_file() or path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: not a regular config file of at most {MAX_CONFIG_BYTES // 1024} KiB; fix it or move it away")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or move it away") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply; fix the file or move it away") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config ({exc})") from None
     values: dict[str, Any] = {}
-    for key, value in _flatten(data).items():
+    try:
+        flat = _flatten(data)
+    except RecursionError:
+        raise ConfigError(f"{path}: sections nested too deeply; fix the file or move it away") from None
+    for key, value in flat.items():
         name = key.replace("-", "_")
         if name not in SETTING_NAMES or name == "config_path":
             raise ConfigError(f"{path}: unknown setting {key!r}; see `voiceconsole --help` for the names")

@@ -33,10 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import tomllib
+from rich.markup import escape as markup_escape
 from textual.color import Color, ColorParseError
 from textual.theme import BUILTIN_THEMES, Theme
 
 import voiceconsole
+from voiceconsole.config import home_directory
+from voiceconsole.secrets import display_text
 
 BASE_COLORS = ("primary", "secondary", "accent", "warning", "error", "success", "foreground", "background", "surface", "panel", "boost")
 REQUIRED_COLORS = ("primary", "background", "foreground")
@@ -154,9 +157,13 @@ def _validate_table(key: str, table: dict[str, Any], rule: dict[str, Any], origi
 def load_theme_file(path: Path) -> ThemeSpec:
     """Read and validate one theme file."""
     try:
+        if not path.is_file() or path.stat().st_size > MAX_THEME_BYTES:
+            raise ThemeError(f"{path}: not a regular theme file of at most {MAX_THEME_BYTES // 1024} KiB")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ThemeError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ThemeError(f"{path}: nested too deeply to be a theme") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ThemeError(f"{path}: cannot read ({exc})") from None
     spec = validate(data, str(path))
@@ -175,7 +182,7 @@ def theme_dirs() -> list[Path]:
     env = os.environ.get("VOICECONSOLE_THEMES")
     if env:
         dirs.extend(Path(p) for p in env.split(os.pathsep) if p)
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    base = os.environ.get("XDG_CONFIG_HOME") or str(home_directory() / ".config")
     dirs.append(Path(base) / "voiceconsole" / "themes")
     return dirs
 
@@ -208,19 +215,39 @@ class ThemeSet:
         return self.names[0] if self.names else builtin_fallback().name
 
 
+MAX_PROBLEMS_SHOWN = 3
+"""Broken theme files reported one by one; the rest are counted in one line."""
+MAX_THEME_BYTES = 256 * 1024
+
+
+def _shown(problem: str) -> str:
+    # The notice is drawn as markup: a value like "[/]" in it must print, not close a tag.
+    return markup_escape(display_text(problem, 240))
+
+
 def load_themes(dirs: list[Path] | None = None) -> ThemeSet:
-    """Every valid theme file in ``dirs`` (default :func:`theme_dirs`); bad ones in ``problems``."""
+    """Every valid theme file in ``dirs`` (default :func:`theme_dirs`); bad ones in ``problems``
+    (safe to show as markup: escaped, capped, at most :data:`MAX_PROBLEMS_SHOWN` and a count)."""
     result = ThemeSet()
+    broken: list[str] = []
     for folder in dirs if dirs is not None else theme_dirs():
-        if not folder.is_dir():
+        try:
+            if not folder.is_dir():
+                continue
+            paths = sorted(folder.glob("*.toml"))
+        except OSError as exc:
+            broken.append(f"{folder}: cannot list themes ({exc.strerror or exc})")
             continue
-        for path in sorted(folder.glob("*.toml")):
+        for path in paths:
             try:
                 spec = load_theme_file(path)
             except ThemeError as exc:
-                result.problems.append(str(exc))
+                broken.append(str(exc))
                 continue
             result.themes[spec.name] = spec
+    result.problems = [_shown(p) for p in broken[:MAX_PROBLEMS_SHOWN]]
+    if len(broken) > MAX_PROBLEMS_SHOWN:
+        result.problems.append(f"... and {len(broken) - MAX_PROBLEMS_SHOWN} more broken theme files (skipped)")
     return result
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from voiceconsole.engines.cartesia.errors import ProtocolError
 from voiceconsole.events import WordTiming
-from voiceconsole.secrets import display_text
+from voiceconsole.secrets import display_text, escape_controls, known, scrub
 
 
 @dataclass(frozen=True)
@@ -208,6 +208,8 @@ def transcript_field(data: dict[str, Any]) -> str | None:
         return None
     if not isinstance(value, str):
         raise ProtocolError("'transcript' is not a string")
+    if not value.isprintable() or known():
+        value = escape_controls(scrub(value))  # no escape sequence or key reaches a screen or a file
     return value
 
 
