@@ -17,7 +17,15 @@ import pytest
 from voiceconsole.engines.base import TurnSettings
 from voiceconsole.engines.local_stt import LocalSttEngine, clean_hypothesis
 from voiceconsole.errors import UserError
-from voiceconsole.events import EngineState, Event, TurnEagerEnd, TurnEnd, TurnResume, TurnStart, TurnUpdate
+from voiceconsole.events import (
+    EngineState,
+    Event,
+    TurnEagerEnd,
+    TurnEnd,
+    TurnResume,
+    TurnStart,
+    TurnUpdate,
+)
 
 DATA = Path(__file__).parent / "data"
 RATE = 16000
@@ -60,7 +68,9 @@ async def drive(
 ) -> Recorder:
     """Feed ``audio`` in 20 ms chunks (plus 2 s of zeros), optionally retuning mid-stream."""
     if trailing_zeros:
-        audio = np.concatenate([audio, np.zeros(int(TRAILING_ZEROS_S * RATE), dtype=np.float32)])
+        audio = np.concatenate(
+            [audio, np.zeros(int(TRAILING_ZEROS_S * RATE), dtype=np.float32)]
+        )
     rec = Recorder()
     engine = LocalSttEngine(settings)
     await engine.start(rec)
@@ -119,7 +129,10 @@ def test_clean_hypothesis() -> None:
 
 def test_connected_then_closed(default_run) -> None:
     states = [e for e in default_run.events if isinstance(e, EngineState)]
-    assert [(s.role, s.engine, s.state) for s in states] == [("stt", "local", "connected"), ("stt", "local", "closed")]
+    assert [(s.role, s.engine, s.state) for s in states] == [
+        ("stt", "local", "connected"),
+        ("stt", "local", "closed"),
+    ]
     assert default_run.events[0] is states[0] and default_run.events[-1] is states[1]
 
 
@@ -151,7 +164,13 @@ def test_turn_start_timing(default_run, fixture_audio) -> None:
 
 
 def test_turn_order(default_run) -> None:
-    letters = {TurnStart: "S", TurnUpdate: "U", TurnEagerEnd: "E", TurnResume: "R", TurnEnd: "N"}
+    letters = {
+        TurnStart: "S",
+        TurnUpdate: "U",
+        TurnEagerEnd: "E",
+        TurnResume: "R",
+        TurnEnd: "N",
+    }
     for events in turns_of(default_run.events).values():
         sequence = "".join(letters[type(e)] for e in events)
         assert re.fullmatch(r"SU*(ER?U*)*N", sequence), sequence
@@ -161,7 +180,9 @@ def test_turn_order(default_run) -> None:
 def test_short_pause_gives_eager_end_then_resume(default_run, fixture_audio) -> None:
     manifest = fixture_audio[1]
     turns = turns_of(default_run.events)
-    resumes = {n: [e for e in evs if isinstance(e, TurnResume)] for n, evs in turns.items()}
+    resumes = {
+        n: [e for e in evs if isinstance(e, TurnResume)] for n, evs in turns.items()
+    }
     assert [len(resumes[n]) for n in (1, 2, 3)] == [0, 1, 0]
     eager = [e for e in turns[2] if isinstance(e, TurnEagerEnd)]
     pause_start = manifest["segments"][1]["end_s"]
@@ -173,9 +194,15 @@ def test_short_pause_gives_eager_end_then_resume(default_run, fixture_audio) -> 
 
 def test_every_turn_eager_ends_before_it_ends(default_run, fixture_audio) -> None:
     eager_silence = TurnSettings().eager_end_silence_ms / 1000
-    for events, turn in zip(turns_of(default_run.events).values(), fixture_audio[1]["turns"]):
+    for events, turn in zip(
+        turns_of(default_run.events).values(), fixture_audio[1]["turns"]
+    ):
         last_eager = [e for e in events if isinstance(e, TurnEagerEnd)][-1]
-        assert turn["speech_end_s"] + eager_silence <= last_eager.audio_t <= turn["speech_end_s"] + eager_silence + 0.15
+        assert (
+            turn["speech_end_s"] + eager_silence
+            <= last_eager.audio_t
+            <= turn["speech_end_s"] + eager_silence + 0.15
+        )
 
 
 def test_updates_are_throttled_and_grow(default_run) -> None:
@@ -190,7 +217,9 @@ def test_updates_are_throttled_and_grow(default_run) -> None:
 def test_word_accuracy(default_run, fixture_audio) -> None:
     ends = [e for e in default_run.events if isinstance(e, TurnEnd)]
     turns = fixture_audio[1]["turns"]
-    errors = sum(word_errors(t["text"], e.transcript) for t, e in zip(turns, ends, strict=True))
+    errors = sum(
+        word_errors(t["text"], e.transcript) for t, e in zip(turns, ends, strict=True)
+    )
     words = sum(len(t["text"].split()) for t in turns)
     assert errors / words <= MAX_WER, [e.transcript for e in ends]
     assert re.fullmatch(r"[a-z' ]+", " ".join(e.transcript for e in ends))
@@ -201,11 +230,21 @@ async def test_longer_end_silence_mid_stream_merges_turns(fixture_audio) -> None
     turns = manifest["turns"]
     patient = TurnSettings(end_silence_ms=2000)
     # Retune after turn 1 has ended: the 1.6 s pause before turn 3 no longer ends turn 2.
-    rec = await drive(audio, change_at_s=turns[0]["speech_end_s"] + 1.2, new_settings=patient)
+    rec = await drive(
+        audio, change_at_s=turns[0]["speech_end_s"] + 1.2, new_settings=patient
+    )
     ends = [e for e in rec.events if isinstance(e, TurnEnd)]
     assert len(ends) == 2
-    assert turns[0]["speech_end_s"] + 0.8 <= ends[0].audio_t <= turns[0]["speech_end_s"] + 1.1
-    assert turns[2]["speech_end_s"] + 2.0 <= ends[1].audio_t <= turns[2]["speech_end_s"] + 2.3
+    assert (
+        turns[0]["speech_end_s"] + 0.8
+        <= ends[0].audio_t
+        <= turns[0]["speech_end_s"] + 1.1
+    )
+    assert (
+        turns[2]["speech_end_s"] + 2.0
+        <= ends[1].audio_t
+        <= turns[2]["speech_end_s"] + 2.3
+    )
     assert ends[1].transcript.endswith("has been completed")
     # The pause still gave an eager end, and speech resumed the turn.
     merged = turns_of(rec.events)[2]
@@ -215,7 +254,9 @@ async def test_longer_end_silence_mid_stream_merges_turns(fixture_audio) -> None
 async def test_max_turn_length_ends_a_turn(fixture_audio) -> None:
     audio, manifest = fixture_audio
     seg = manifest["segments"][0]
-    rec = await drive(audio[: int((seg["end_s"] + 1.0) * RATE)], TurnSettings(max_turn_s=1.0))
+    rec = await drive(
+        audio[: int((seg["end_s"] + 1.0) * RATE)], TurnSettings(max_turn_s=1.0)
+    )
     ends = [e for e in rec.events if isinstance(e, TurnEnd)]
     assert seg["start_s"] + 1.0 <= ends[0].audio_t <= seg["start_s"] + 1.1
     assert ends[0].transcript.startswith("all")

@@ -23,7 +23,7 @@ from voiceconsole.config import load_config_file, update_config_file
 from voiceconsole.engines.base import TurnSettings
 from voiceconsole.engines.local_stt import LocalSttEngine
 from voiceconsole.errors import ConfigError
-from voiceconsole.events import Event
+from voiceconsole.events import Event, VadSignalBatch
 from voiceconsole.session.responder import EchoResponder
 from voiceconsole.session.session import Session, SessionOptions, make_clock
 from voiceconsole.ui.app import VoiceConsoleApp
@@ -59,7 +59,9 @@ class Settings_:
 
 def app_for(session: Any, config_path: Path | None = None) -> VoiceConsoleApp:
     settings = Settings_(config_path) if config_path is not None else None
-    return VoiceConsoleApp(controller=session, settings=settings, clock=session.clock, themes=THEMES)
+    return VoiceConsoleApp(
+        controller=session, settings=settings, clock=session.clock, themes=THEMES
+    )
 
 
 def panel(app: VoiceConsoleApp) -> TuningScreen:
@@ -75,7 +77,9 @@ def message(app: VoiceConsoleApp) -> str:
 async def type_into(pilot, selector: str, text: str) -> None:
     """Click a field (which selects its text), then type over it."""
     await pilot.click(selector)
-    await pilot.press("ctrl+shift+a")  # select all, in case the click placed the cursor instead
+    await pilot.press(
+        "ctrl+shift+a"
+    )  # select all, in case the click placed the cursor instead
     for char in text:
         await pilot.press({"-": "minus", ".": "full_stop"}.get(char, char))
     await pilot.pause()
@@ -96,7 +100,9 @@ def test_presets_are_valid_and_ordered_from_fast_to_patient() -> None:
     timeouts = [applied[n].end_timeout_ms for n in ("fast", "balanced", "patient")]
     end_thresholds = [applied[n].end_threshold for n in ("fast", "balanced", "patient")]
     assert ends == sorted(ends) and timeouts == sorted(timeouts)
-    assert end_thresholds == sorted(end_thresholds, reverse=True)  # a lower end threshold waits longer
+    assert end_thresholds == sorted(
+        end_thresholds, reverse=True
+    )  # a lower end threshold waits longer
     # the VAD threshold depends on the room, not on patience: presets keep it
     assert PRESETS["fast"].apply(TurnSettings(vad_threshold=0.7)).vad_threshold == 0.7
 
@@ -104,27 +110,44 @@ def test_presets_are_valid_and_ordered_from_fast_to_patient() -> None:
 @pytest.mark.parametrize(
     "typed,reason",
     [
-        ({"end_silence_ms": "100"}, "eager end silence (200 ms) must be shorter than end silence (100 ms)"),
+        (
+            {"end_silence_ms": "100"},
+            "eager end silence (200 ms) must be shorter than end silence (100 ms)",
+        ),
         ({"end_silence_ms": "-"}, "end ms: '-' is not a whole number"),
         ({"vad_threshold": "1.5"}, "VAD threshold must lie between 0 and 1"),
     ],
 )
-def test_parse_fields_refuses_with_the_reason(typed: dict[str, str], reason: str) -> None:
-    texts = {spec.setting: str(getattr(TurnSettings(), spec.setting)) for spec in LOCAL_FIELDS} | typed
+def test_parse_fields_refuses_with_the_reason(
+    typed: dict[str, str], reason: str
+) -> None:
+    texts = {
+        spec.setting: str(getattr(TurnSettings(), spec.setting))
+        for spec in LOCAL_FIELDS
+    } | typed
     with pytest.raises(ValueError) as info:
         parse_fields(TurnSettings(), texts, LOCAL_FIELDS)
     assert str(info.value) == reason
 
 
-def test_config_file_update_keeps_other_keys_comments_and_sections(tmp_path: Path) -> None:
+def test_config_file_update_keeps_other_keys_comments_and_sections(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "config.toml"
-    path.write_text('# my settings\nstt = "local"\n\n[turn]\nend-ms = 700  # was slow\n\n[cartesia]\napi-key = "k"\n')
+    path.write_text(
+        '# my settings\nstt = "local"\n\n[turn]\nend-ms = 700  # was slow\n\n[cartesia]\napi-key = "k"\n'
+    )
     update_config_file(path, {"end_ms": 400, "vad_threshold": 0.6})
     text = path.read_text()
     assert "# my settings" in text and '[cartesia]\napi-key = "k"' in text
     assert "[turn]\nend-ms = 400\n" in text
     values = load_config_file(path, explicit=True)
-    assert values == {"stt": "local", "end_ms": 400, "vad_threshold": 0.6, "api_key": "k"}
+    assert values == {
+        "stt": "local",
+        "end_ms": 400,
+        "vad_threshold": 0.6,
+        "api_key": "k",
+    }
 
 
 def test_config_file_errors_are_one_line(tmp_path: Path) -> None:
@@ -144,14 +167,33 @@ def test_config_file_errors_are_one_line(tmp_path: Path) -> None:
 
 def test_save_then_load_round_trips_both_kinds_of_fields(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    local = TurnSettings(start_speech_ms=120, eager_end_silence_ms=150, end_silence_ms=450, vad_threshold=0.55)
-    ink2 = TurnSettings(start_threshold=0.7, eager_end_threshold=0.35, end_threshold=0.1, end_timeout_ms=1280)
+    local = TurnSettings(
+        start_speech_ms=120,
+        eager_end_silence_ms=150,
+        end_silence_ms=450,
+        vad_threshold=0.55,
+    )
+    ink2 = TurnSettings(
+        start_threshold=0.7,
+        eager_end_threshold=0.35,
+        end_threshold=0.1,
+        end_timeout_ms=1280,
+    )
     save_tuning(path, local, LOCAL_FIELDS)
     save_tuning(path, ink2, INK2_FIELDS)
-    assert "end-ms = 450" in path.read_text() and "turn-end-timeout-ms = 1280" in path.read_text()
+    assert (
+        "end-ms = 450" in path.read_text()
+        and "turn-end-timeout-ms = 1280" in path.read_text()
+    )
     assert load_tuning(path, TurnSettings()) == TurnSettings(
-        start_speech_ms=120, eager_end_silence_ms=150, end_silence_ms=450, vad_threshold=0.55,
-        start_threshold=0.7, eager_end_threshold=0.35, end_threshold=0.1, end_timeout_ms=1280,
+        start_speech_ms=120,
+        eager_end_silence_ms=150,
+        end_silence_ms=450,
+        vad_threshold=0.55,
+        start_threshold=0.7,
+        eager_end_threshold=0.35,
+        end_threshold=0.1,
+        end_timeout_ms=1280,
     )
     path.write_text("eager-end-ms = 900\n")
     with pytest.raises(ConfigError, match="must be shorter than end silence"):
@@ -216,9 +258,13 @@ class GatedSource(AudioSource):
         await self.inner.close()
 
 
-async def test_end_ms_800_to_400_mid_session_shortens_the_next_turn_end_by_400_ms() -> None:
+async def test_end_ms_800_to_400_mid_session_shortens_the_next_turn_end_by_400_ms() -> (
+    None
+):
     first, second = MANIFEST["turns"][0], MANIFEST["turns"][1]
-    hold_s = first["speech_end_s"] + 1.1  # after turn 1 has ended at 800 ms, before turn 2 starts
+    hold_s = (
+        first["speech_end_s"] + 1.1
+    )  # after turn 1 has ended at 800 ms, before turn 2 starts
     assert hold_s < second["speech_start_s"]
     source = GatedSource(DATA / "speech_turns.wav", hold_s)
     session = Session(
@@ -242,7 +288,11 @@ async def test_end_ms_800_to_400_mid_session_shortens_the_next_turn_end_by_400_m
         assert str(panel(app).query_one("#tune-end_silence_ms").value) == "800"
         await type_into(pilot, "#tune-end_silence_ms", "400")
         await pilot.press("enter")
-        change = await wait_for(pilot, events, lambda e: e.type == "turn.config" and e.settings["end_silence_ms"] == 400)
+        change = await wait_for(
+            pilot,
+            events,
+            lambda e: e.type == "turn.config" and e.settings["end_silence_ms"] == 400,
+        )
         assert message(app).startswith("applied: ")
         await pilot.press("escape")
         source.gate.set()
@@ -252,44 +302,162 @@ async def test_end_ms_800_to_400_mid_session_shortens_the_next_turn_end_by_400_m
         before, after = turns[1].end_of_turn_delay, turns[2].end_of_turn_delay
         assert before is not None and after is not None
         end_1 = next(e for e in events if e.type == "turn.end" and e.turn == 1)
-        assert end_1.audio_t <= change.audio_t <= hold_s + 0.02  # applied between the turns
+        assert (
+            end_1.audio_t <= change.audio_t <= hold_s + 0.02
+        )  # applied between the turns
         assert abs(before - 0.8) <= SHORTEN_TOLERANCE_S, before
         assert abs((before - after) - 0.4) <= SHORTEN_TOLERANCE_S, (before, after)
-        assert app.model.turn_config is not None and app.model.turn_config["end_silence_ms"] == 400
+        assert (
+            app.model.turn_config is not None
+            and app.model.turn_config["end_silence_ms"] == 400
+        )
         await pilot.press("q")
 
 
-async def test_ink2_thresholds_typed_in_the_panel_reach_the_server_as_a_config_message() -> None:
+async def test_smart_turn_threshold_is_validated_in_the_panel_and_applies_from_the_next_pause() -> (
+    None
+):
+    """Smart Turn (P 0.98 at the end of turn 1, 0.96 and 0.98 at the pauses of turn 2) ends turn 1
+    at threshold 0.5; raised to 0.99 between the turns, it lets turn 2 run to the 800 ms rule."""
+    first, second = MANIFEST["turns"][0], MANIFEST["turns"][1]
+    hold_s = first["speech_end_s"] + 1.1
+    assert hold_s < second["speech_start_s"]
+    source = GatedSource(DATA / "speech_turns.wav", hold_s)
+    settings = TurnSettings(turn_detector="smart-turn")
+    session = Session(
+        source=source,
+        sink=NullSink(16000),
+        stt=LocalSttEngine(settings),
+        tts=ToneTts(seconds_per_char=0.01),
+        responder=EchoResponder(),
+        reference_vad=ReferenceVad(),
+        clock=make_clock(True),
+        options=SessionOptions(hold_open=True),
+        turn_settings=settings,
+    )
+    events: list[Event] = []
+    session.bus.add_listener(events.append)
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, events, lambda e: e.type == "turn.end" and e.turn == 1)
+        await pilot.press("c")
+        await pilot.pause()
+        assert "VAD turn rule + Smart Turn" in _screen_text(app)
+        assert panel(app).query_one("#tune-smart_turn_threshold").value == "0.5"
+        await type_into(pilot, "#tune-smart_turn_threshold", "1.5")
+        assert message(app) == "invalid: Smart Turn threshold must lie between 0 and 1"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert message(app) == "not sent: Smart Turn threshold must lie between 0 and 1"
+        await type_into(pilot, "#tune-smart_turn_threshold", "0.99")
+        await pilot.press("enter")
+        change = await wait_for(
+            pilot,
+            events,
+            lambda e: (
+                e.type == "turn.config" and e.settings["smart_turn_threshold"] == 0.99
+            ),
+        )
+        assert message(app).startswith(
+            "applied: "
+        ) and "Smart Turn threshold 0.99" in message(app)
+        await pilot.press("escape")
+        source.gate.set()
+        await wait_for(pilot, events, lambda e: e.type == "turn.end" and e.turn == 2)
+        await pilot.pause()
+        runs = [
+            e
+            for e in events
+            if isinstance(e, VadSignalBatch) and e.smart_turn_p is not None
+        ]
+        ends = {e.turn: e for e in events if e.type == "turn.end"}
+        before = [r for r in runs if r.audio_t < change.audio_t]
+        after = [r for r in runs if r.audio_t > change.audio_t]
+        assert [r.smart_turn_threshold for r in before] == [0.5] and before[
+            0
+        ].smart_turn_p >= 0.5
+        assert ends[1].audio_t == before[0].audio_t  # Smart Turn ended turn 1
+        assert len(after) >= 2 and all(
+            r.smart_turn_threshold == 0.99 and r.smart_turn_p < 0.99 for r in after
+        )
+        assert all(
+            ends[2].audio_t != r.audio_t for r in after
+        )  # the silence rule ended turn 2
+        turns = {tm.turn: tm for tm in app.model.metrics.turns()}
+        assert (
+            turns[1].end_of_turn_delay is not None and turns[1].end_of_turn_delay < 0.5
+        )
+        assert (
+            turns[2].end_of_turn_delay is not None
+            and abs(turns[2].end_of_turn_delay - 0.8) <= SHORTEN_TOLERANCE_S
+        )
+        await pilot.press("q")
+
+
+async def test_ink2_thresholds_typed_in_the_panel_reach_the_server_as_a_config_message() -> (
+    None
+):
     async with CartesiaServer(api_key=KEY) as server:
         session, events = live_session(stt=turns_engine(server))
         app = app_for(session)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, events, lambda e: e.type == "engine.state" and e.state == "connected")
+            await wait_for(
+                pilot,
+                events,
+                lambda e: e.type == "engine.state" and e.state == "connected",
+            )
             await pilot.press("c")
             await pilot.pause()
             text = _screen_text(app)
-            assert "cartesia-turns" in text and "end timeout ms" in text and "end ms " not in text
-            for field, value in (("start_threshold", "0.7"), ("eager_end_threshold", "0.35"),
-                                 ("end_threshold", "0.1"), ("end_timeout_ms", "1280")):
+            assert (
+                "cartesia-turns" in text
+                and "end timeout ms" in text
+                and "end ms " not in text
+            )
+            for field, value in (
+                ("start_threshold", "0.7"),
+                ("eager_end_threshold", "0.35"),
+                ("end_threshold", "0.1"),
+                ("end_timeout_ms", "1280"),
+            ):
                 await type_into(pilot, f"#tune-{field}", value)
             await pilot.press("enter")
 
             def config_messages() -> list[dict[str, Any]]:
-                return [m for m in server.connections[0].json_texts if m.get("type") == "config"]
+                return [
+                    m
+                    for m in server.connections[0].json_texts
+                    if m.get("type") == "config"
+                ]
 
             await wait_for(pilot, events, lambda e: bool(config_messages()))
-            assert config_messages() == [{"type": "config", "turn": {
-                "start_threshold": 0.7, "eager_end_threshold": 0.35, "end_threshold": 0.1, "end_timeout_ms": 1280}}]
+            assert config_messages() == [
+                {
+                    "type": "config",
+                    "turn": {
+                        "start_threshold": 0.7,
+                        "eager_end_threshold": 0.35,
+                        "end_threshold": 0.1,
+                        "end_timeout_ms": 1280,
+                    },
+                }
+            ]
             await pilot.click("#preset-patient")
             await wait_for(pilot, events, lambda e: len(config_messages()) == 2)
             assert config_messages()[1]["turn"] == {
-                "start_threshold": 0.85, "eager_end_threshold": 0.3, "end_threshold": 0.1, "end_timeout_ms": 8000}
+                "start_threshold": 0.85,
+                "eager_end_threshold": 0.3,
+                "end_threshold": 0.1,
+                "end_timeout_ms": 8000,
+            }
             assert panel(app).query_one("#tune-end_timeout_ms").value == "8000"
             await pilot.press("escape", "q")
             await wait_for(pilot, events, lambda e: e.type == "session.stop")
 
 
-async def test_presets_apply_and_save_load_round_trip_through_the_panel(tmp_path: Path) -> None:
+async def test_presets_apply_and_save_load_round_trip_through_the_panel(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text('responder = "echo"\n[cartesia]\napi-key = "k"\n')
     session, events = live_session()
@@ -299,21 +467,39 @@ async def test_presets_apply_and_save_load_round_trip_through_the_panel(tmp_path
         await pilot.press("c")
         await pilot.pause()
         await pilot.click("#preset-fast")
-        await wait_for(pilot, events, lambda e: e.type == "turn.config" and e.settings["end_silence_ms"] == 400)
+        await wait_for(
+            pilot,
+            events,
+            lambda e: e.type == "turn.config" and e.settings["end_silence_ms"] == 400,
+        )
         assert session.turn_settings == PRESETS["fast"].apply(TurnSettings())
-        assert message(app).startswith("applied preset fast: start ms 100, eager ms 120, end ms 400")
+        assert message(app).startswith(
+            "applied preset fast: start ms 100, eager ms 120, end ms 400"
+        )
         await type_into(pilot, "#tune-end_silence_ms", "450")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert message(app) == f"saved to {path}"
         assert load_config_file(path, explicit=True) == {
-            "responder": "echo", "api_key": "k", "turn_start_ms": 100, "eager_end_ms": 120, "end_ms": 450,
+            "responder": "echo",
+            "api_key": "k",
+            "turn_start_ms": 100,
+            "eager_end_ms": 120,
+            "end_ms": 450,
             "vad_threshold": 0.5,
         }
         await pilot.click("#preset-patient")
-        await wait_for(pilot, events, lambda e: e.type == "turn.config" and e.settings["end_silence_ms"] == 1400)
+        await wait_for(
+            pilot,
+            events,
+            lambda e: e.type == "turn.config" and e.settings["end_silence_ms"] == 1400,
+        )
         await pilot.press("ctrl+l")
-        await wait_for(pilot, events, lambda e: e.type == "turn.config" and e.settings["end_silence_ms"] == 450)
+        await wait_for(
+            pilot,
+            events,
+            lambda e: e.type == "turn.config" and e.settings["end_silence_ms"] == 450,
+        )
         assert panel(app).query_one("#tune-end_silence_ms").value == "450"
         assert session.turn_settings.start_speech_ms == 100
         path.write_text("end-ms = [oops\n")
@@ -332,5 +518,8 @@ async def test_in_a_replay_the_panel_says_tuning_needs_a_live_session() -> None:
         assert "tuning needs a live session" in message(app)
         await pilot.press("enter")
         await pilot.pause()
-        assert message(app) == "tuning needs a live session (this is a replay): nothing was sent"
+        assert (
+            message(app)
+            == "tuning needs a live session (this is a replay): nothing was sent"
+        )
         await pilot.press("escape")
