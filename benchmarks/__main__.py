@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "cpu": "CPU streaming with live meters, side by side with Pipecat Tail (A B A B), and idle",
     "offline": "offline engine: VAD and transcription real-time factors, end-of-turn delay",
     "resample": "soxr stream vs per-chunk resample_poly: speed and seam error",
+    "sweep": "voiceconsole sweep: recordings x grid points per minute, local pool vs serial",
     "edges": "reference VAD speech edges vs labelled human speech, before and after refinement",
 }
 NEEDS_AUDIO = {"bargein", "capture"}
