@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, str] = {
     "resample": "soxr stream vs per-chunk resample_poly: speed and seam error",
     "sweep": "voiceconsole sweep: recordings x grid points per minute, local pool vs serial",
     "edges": "reference VAD speech edges vs labelled human speech, before and after refinement",
+    "smart_turn": "Smart Turn v3.2: inference per call; end-of-turn delay and false ends vs the VAD rule",
 }
 NEEDS_AUDIO = {"bargein", "capture"}
 CHILD_TIMEOUT_S = 240
