@@ -170,6 +170,6 @@ def test_log_records_are_scrubbed(tmp_path: Path) -> None:
     )
     import subprocess
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert "X-API-Key: ***" in out.stderr and "boom ***" in out.stderr
     assert leaks(KEY, out.stdout, out.stderr) == []

@@ -26,8 +26,6 @@ from voiceconsole.engines.cartesia.retry import close_disposition, status_dispos
 from voiceconsole.secrets import display_text
 
 AUTH_HINT = "check the key given by --api-key, CARTESIA_API_KEY or the config file (keys: play.cartesia.ai)"
-RETRY_AFTER_CAP_S = 30.0
-"""The longest wait a server's ``Retry-After`` can ask for (a bigger value waits this long)."""
 DETAIL_LIMIT = 200
 
 
@@ -38,8 +36,8 @@ def describe(exc: BaseException) -> str:
 
 
 def retry_after_seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` header in seconds, capped at :data:`RETRY_AFTER_CAP_S`; None when absent
-    or not a number (an HTTP date is not honoured: the backoff applies)."""
+    """A ``Retry-After`` header in seconds (capped by :attr:`RetryPolicy.retry_after_max_s` when
+    used); None when absent or not a number (an HTTP date is not honoured: the backoff applies)."""
     if not value:
         return None
     try:
@@ -48,7 +46,7 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
     if not math.isfinite(seconds) or seconds < 0:
         return None
-    return min(seconds, RETRY_AFTER_CAP_S)
+    return seconds
 
 
 def _body_detail(body: bytes) -> str:
@@ -100,8 +98,8 @@ def closed_error(exc: ConnectionClosed, shown: str) -> ConnectError:
 
 
 GAVE_UP_HINTS = {
-    "retrying with backoff": "gave up after retrying; check the server's status and --stt-url / --tts-url",
-    "backing off; close other sessions using this key": "gave up after backing off; close other sessions using this key, then start again",
+    "retrying with backoff": "gave up: the server stayed unavailable; check the server's status and --stt-url / --tts-url",
+    "backing off; close other sessions using this key": "gave up: still rate limited; close other sessions using this key, then start again",
 }
 """The hint of an error shown after the last try: no longer says it is retrying."""
 
@@ -113,7 +111,6 @@ def final_hint(error: ConnectError) -> str:
 
 __all__ = [
     "AUTH_HINT",
-    "RETRY_AFTER_CAP_S",
     "closed_error",
     "describe",
     "final_hint",

@@ -37,7 +37,8 @@ class RetryPolicy:
     ``jitter`` is the fraction of each delay drawn at random (0.25: the delay lies in
     [0.75 d, d]); ``start_attempts`` bounds the tries of the first connection (a server that
     is not there at start is reported, not waited for forever); ``rate_limit_min_s`` is the
-    least wait after a 429.
+    least wait after a 429; ``retry_after_max_s`` caps a server's ``Retry-After`` (a server
+    asking for an hour gets this many seconds).
     """
 
     initial_s: float = 0.5
@@ -46,6 +47,7 @@ class RetryPolicy:
     jitter: float = 0.25
     start_attempts: int = 3
     rate_limit_min_s: float = 2.0
+    retry_after_max_s: float = 30.0
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None = None) -> float:

@@ -243,7 +243,7 @@ class CartesiaSocket:
     def _delay(self, exc: ConnectError, attempt: int) -> float:
         delay = backoff_delay(self.policy, attempt, self._rng)
         if isinstance(exc, RateLimited):
-            delay = max(delay, self.policy.rate_limit_min_s, exc.retry_after or 0.0)
+            delay = max(delay, self.policy.rate_limit_min_s, min(exc.retry_after or 0.0, self.policy.retry_after_max_s))
         return delay
 
     async def _connect(self) -> None:
