@@ -31,5 +31,9 @@ if ((${#missing[@]})); then
 fi
 
 extra=""
-((want_test)) && extra="[test]"
+((want_test)) && extra="[test,llm,smart-turn]"
 python3 -m pip install --quiet --disable-pip-version-check -e ".${extra}"
+# The tests run Smart Turn for real: its model comes out of the pipecat-ai wheel (no hub, no deps).
+if ((want_test)); then
+    python3 -m voiceconsole fetch-model smart-turn
+fi

@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "tap": ("voiceconsole.commands.tap", "watch your agent: forward its Cartesia websockets to Cartesia and show them"),
     "serve": ("voiceconsole.commands.serve", "an offline Cartesia on 127.0.0.1 (local engines) for your agent, watched"),
     "sweep": ("voiceconsole.commands.sweep", "tune turn detection on a corpus: cut-offs against latency over a grid"),
+    "fetch-model": ("voiceconsole.commands.fetch_model", "put the Smart Turn model in the model cache (fetch-model smart-turn)"),
 }
 
 EPILOG = """\
@@ -35,6 +36,7 @@ subcommands:
   voiceconsole tap [--upstream URL]    watch your own agent: point its Cartesia base URL at ws://127.0.0.1:8765
   voiceconsole serve                   the same endpoints answered offline (no key): development and CI
   voiceconsole sweep CORPUS... --grid SPEC   tune turn settings on many recordings (voiceconsole sweep --help)
+  voiceconsole fetch-model smart-turn  put the Smart Turn v3.2 model in the model cache
 
 examples:
   voiceconsole                                   talk into the default microphone (offline engine)
@@ -85,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="speech-to-text engine; auto = cartesia-turns with a key, else local")
     eng.add_argument("--tts", choices=("auto", "local", "cartesia"),
                      help="text-to-speech engine; auto = cartesia with a key, else local")
-    eng.add_argument("--responder", metavar="echo|script:FILE",
-                     help="what the bot says: echo what it heard (default), or one line of FILE per turn")
+    eng.add_argument("--responder", metavar="echo|script:FILE|llm",
+                     help="what the bot says: echo what it heard (default), one line of FILE per turn, or an "
+                     "OpenAI-compatible LLM's streamed reply (needs voiceconsole[llm])")
     eng.add_argument("--api-key", metavar="KEY",
                      help="Cartesia API key (prefer CARTESIA_API_KEY or the config file: options show in ps)")
     eng.add_argument("--stt-url", metavar="URL", help="Cartesia STT base URL (default wss://api.cartesia.ai)")
@@ -99,6 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--stt-sample-rate", type=int, metavar="HZ", help="rate of audio sent to Cartesia STT (default 16000)")
     eng.add_argument("--tts-sample-rate", type=int, metavar="HZ", help="rate asked of Cartesia TTS (default 24000)")
 
+    llm = p.add_argument_group("LLM responder (--responder llm; the key comes from OPENAI_API_KEY or the config file)")
+    llm.add_argument("--llm-url", metavar="URL",
+                     help="OpenAI-compatible base URL (default $OPENAI_BASE_URL or https://api.openai.com/v1; "
+                     "Ollama: http://127.0.0.1:11434/v1, llama.cpp: http://127.0.0.1:8080/v1)")
+    llm.add_argument("--llm-model", metavar="NAME", help="model name (default gpt-4o-mini)")
+    llm.add_argument("--llm-system", metavar="TEXT|@FILE", help="system prompt, or @FILE to read it from a file")
+    llm.add_argument("--llm-temperature", type=float, metavar="T", help="sampling temperature, 0-2 (default 0.7)")
+    llm.add_argument("--llm-max-tokens", type=int, metavar="N", help="longest reply in tokens (default 300)")
+    llm.add_argument("--llm-timeout", type=float, metavar="S",
+                     help="fail a reply when no token arrives for S seconds (default 10)")
+    llm.add_argument("--speculate", choices=("off", "llm", "llm+tts"),
+                     help="on turn.eager_end start the LLM reply (llm) and its speech (llm+tts) before the turn "
+                     "is final; thrown away on turn.resume (default llm)")
+
     turn = p.add_argument_group("turn detection (offline engine: durations; Cartesia Ink-2: thresholds)")
     turn.add_argument("--turn-start-ms", type=int, metavar="MS", help="speech needed to start a turn (default 160)")
     turn.add_argument("--eager-end-ms", type=int, metavar="MS", help="silence before turn.eager_end (default 200)")
@@ -109,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     turn.add_argument("--turn-eager-end-threshold", type=float, metavar="X", help="Ink-2 eager end threshold, 0.3-0.6 (default 0.4)")
     turn.add_argument("--turn-end-threshold", type=float, metavar="X", help="Ink-2 end threshold, 0.05-0.5 (default 0.2)")
     turn.add_argument("--turn-end-timeout-ms", type=int, metavar="MS", help="Ink-2 end timeout, 640-11200 (default 5600)")
+    turn.add_argument("--turn-detector", choices=("vad", "smart-turn"),
+                      help="offline engine: end turns on silence (vad, default) or when Smart Turn v3.2 says "
+                      "the turn is complete at a pause (smart-turn; needs voiceconsole[smart-turn])")
+    turn.add_argument("--smart-turn-threshold", type=float, metavar="P",
+                      help="P(turn complete) at which Smart Turn ends a turn (default 0.5)")
 
     out = p.add_argument_group("output and display")
     out.add_argument("--no-ui", action="store_true", help="run headless: print a summary, write events with --events")
@@ -133,6 +155,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     env_key = os.environ.get("CARTESIA_API_KEY")
     if env_key:
         settings.api_key = env_key
+    for env_name, field_name in (("OPENAI_API_KEY", "llm_api_key"), ("OPENAI_BASE_URL", "llm_url")):
+        if os.environ.get(env_name):
+            setattr(settings, field_name, os.environ[env_name])
     for name, value in given.items():
         if name != "list_devices":
             setattr(settings, name, value)
