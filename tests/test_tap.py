@@ -123,7 +123,12 @@ async def test_turns_through_tap_are_forwarded_unchanged_and_watched() -> None:
     ]
     # the trailing turn.start the server sent on close opens turn 2 in the console
     assert console == server_turns
-    assert [e.state for e in watched.of(1, EngineState)] == ["connected"]
+    states = [(e.role, e.engine, e.state) for e in watched.of(1, EngineState)]
+    assert states == [
+        ("tts", "none", "closed"),
+        ("stt", "cartesia-turns", "connected"),
+        ("stt", "cartesia-turns", "closed"),
+    ]
     assert watched.of(1, SpeechStarted)[0].speech_audio_t == pytest.approx(
         0.8, abs=0.25
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, cast
 
+from voiceconsole.clock import Clock, RealClock
 from voiceconsole.errors import ConfigError
 from voiceconsole.events import Event, to_dict
 from voiceconsole.serve.routes import StreamRequest
@@ -69,9 +70,16 @@ class WatchHub:
     """Opens, records and announces the watched sessions."""
 
     def __init__(
-        self, mode: str, *, record: str | None = None, events: str | None = None
+        self,
+        mode: str,
+        *,
+        record: str | None = None,
+        events: str | None = None,
+        clock: Callable[[], Clock] = RealClock,
     ) -> None:
         self.mode = mode
+        self.clock = clock
+        """Makes each session's clock (real time; a test or a snapshot may give a virtual one)."""
         self.sessions: list[WatchSession] = []
         self.record_dir = Path(record) if record else None
         if self.record_dir is not None:
@@ -97,7 +105,9 @@ class WatchHub:
 
     def open(self, request: StreamRequest) -> WatchSession:
         """A new connection: its session is numbered, recorded, announced, then started."""
-        session = WatchSession(len(self.sessions) + 1, request, mode=self.mode)
+        session = WatchSession(
+            len(self.sessions) + 1, request, mode=self.mode, clock=self.clock()
+        )
         self.sessions.append(session)
         if self.writer is not None:
             writer, number = self.writer, session.number

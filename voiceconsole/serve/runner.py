@@ -88,14 +88,21 @@ class WatchRun:
         """Stop serving (from a signal, the console or a test)."""
         self._stop.set()
 
-    async def serve_until_stopped(self, out: TextIO) -> None:
-        """Listen, announce the URL, wait for the stop, close every connection."""
+    async def serve_until_stopped(self, out: TextIO | None) -> None:
+        """Listen, announce the URL on ``out``, wait for the stop, close every connection.
+
+        Headless (``out`` given) Ctrl-C and SIGTERM stop it; a console has its own quit key."""
         await self.server.start()
-        print(f"listening on {self.server.url} ({self.hub.mode})", file=out, flush=True)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.request_stop)
+        if out is not None:
+            print(
+                f"listening on {self.server.url} ({self.hub.mode})",
+                file=out,
+                flush=True,
+            )
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(sig, self.request_stop)
         try:
             await self._stop.wait()
         finally:

@@ -24,7 +24,7 @@ import numpy as np
 
 from voiceconsole.audio.levels import LevelWindow, block_stats
 from voiceconsole.audio.vad import ReferenceVad
-from voiceconsole.clock import RealClock
+from voiceconsole.clock import Clock, RealClock
 from voiceconsole.engines.base import TurnSettings
 from voiceconsole.engines.cartesia.errors import ProtocolError
 from voiceconsole.engines.cartesia.messages import (
@@ -86,12 +86,12 @@ class WatchSession:
         request: StreamRequest,
         *,
         mode: str,
-        clock: RealClock | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.number = number
         self.request = request
         self.mode = mode
-        self.clock = clock or RealClock()
+        self.clock: Clock = clock or RealClock()
         self.bus = EventBus()
         self.meters = SessionMeters()
         self.audio_taps: list[AudioTap] = []
@@ -167,6 +167,7 @@ class WatchSession:
     def start(self) -> None:
         """The connection is open: ``session.start`` (with the public request, never a key)."""
         self.running = True
+        kind = self.request.kind
         settings = {"watch": self.mode, "session": self.number, **self.request.public()}
         self.emit(
             SessionStarted,
@@ -178,13 +179,28 @@ class WatchSession:
             sample_rate=STT_RATE,
             settings=settings,
         )
+        role, other = ("tts", "stt") if kind == "tts" else ("stt", "tts")
+        # A connection carries one engine: the other one is on another socket, if any.
+        self.emit(
+            EngineState,
+            role=other,
+            engine="none",
+            state="closed",
+            detail="not on this connection",
+        )
+        if kind != "turns":  # Ink-2 says so itself (``connected``)
+            self.emit(EngineState, role=role, engine=self._engine, state="connected")
         turn = {
             k[5:]: float(v)
             for k, v in self.request.query
             if k.startswith("turn_") and _is_number(v)
         }
-        if self.request.kind == "turns" and turn:
+        if kind == "turns" and turn:
             self.emit(TurnConfigChanged, settings=turn)
+
+    @property
+    def _engine(self) -> str:
+        return self.stt.name or self.tts.name
 
     def stop(self, code: int | None, reason: str = "") -> None:
         """The connection closed with ``code`` (None: dropped without a close frame)."""
@@ -192,6 +208,14 @@ class WatchSession:
             return
         self.running = False
         self.close_code = code
+        role = "tts" if self.request.kind == "tts" else "stt"
+        self.emit(
+            EngineState,
+            role=role,
+            engine=self._engine,
+            state="closed",
+            detail=f"close code {code}",
+        )
         text = f"closed {code}" if code is not None else "dropped"
         self.emit(
             SessionStopped, reason=f"{text}: {display_text(reason)}" if reason else text
