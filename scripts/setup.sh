@@ -33,6 +33,11 @@ fi
 extra=""
 ((want_test)) && extra="[test,llm,smart-turn]"
 python3 -m pip install --quiet --disable-pip-version-check -e ".${extra}"
+# The tap/serve tests run Pipecat's Cartesia services unmodified: the pipecat-ai wheel without its
+# dependencies (its Cartesia services need only what the test extra lists).
+if ((want_test)); then
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps "pipecat-ai==1.14.0"
+fi
 # The tests run Smart Turn for real: its model comes out of the pipecat-ai wheel (no hub, no deps).
 if ((want_test)); then
     python3 -m voiceconsole fetch-model smart-turn
