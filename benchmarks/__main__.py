@@ -37,8 +37,9 @@ BENCHMARKS: dict[str, str] = {
 NEEDS_AUDIO = {"bargein", "capture"}
 CHILD_TIMEOUT_S = 240
 """The parent kills a child still running after this (the child's own watchdog fires first)."""
-CHILD_TIMEOUTS_S = {"cpu": 420}
-"""Longer limits: the CPU comparison launches each tool four times (about 2 minutes in all)."""
+CHILD_TIMEOUTS_S = {"cpu": 420, "sweep": 420}
+"""Longer limits: the CPU comparison launches each tool four times (about 2 minutes in all); the
+sweep runs 36 engine runs (about 2 minutes on an idle machine, more when it is shared)."""
 WATCHDOG_MARGIN_S = 20
 """A child still running this long before its limit dumps its threads' stacks and exits with
 :data:`HUNG_EXIT`."""
