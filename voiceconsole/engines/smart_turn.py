@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from voiceconsole.audio.melspec import SAMPLE_RATE, WINDOW_SAMPLES, smart_turn_features
+from voiceconsole.config import home_directory
 from voiceconsole.errors import UserError
 
 MODEL_NAME = "smart-turn-v3.2-cpu.onnx"
@@ -43,7 +44,7 @@ def model_dir() -> Path:
     env = os.environ.get(MODEL_DIR_ENV)
     if env:
         return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME") or str(home_directory() / ".cache")
     return Path(base) / "voiceconsole"
 
 
