@@ -8,6 +8,7 @@ caller caches it and moves the progress bar. The results are the same whatever t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,6 +34,11 @@ def _safe_run(task: Task) -> dict[str, Any] | str:
         return run_task(task)
     except Exception as exc:  # noqa: BLE001 - one bad recording must not stop the sweep
         return _error_line(exc)
+
+
+def _safe_run_shipped(task: Task, audio: bytes | None) -> dict[str, Any] | str:
+    """A Ray task: ``audio`` comes from the object store, put there once per recording."""
+    return _safe_run(task if audio is None else dataclasses.replace(task, audio=audio))
 
 
 def run_serial(tasks: Sequence[Task], on_result: OnResult) -> None:
@@ -135,8 +141,18 @@ def run_ray(
                 f"--ray {address or '(local)'}: cannot start or reach Ray ({_error_line(exc)}); check the address"
             ) from None
     try:
-        remote = ray.remote(num_cpus=1, max_retries=0)(_safe_run)
-        pending = {remote.remote(task): task for task in tasks}
+        remote = ray.remote(num_cpus=1, max_retries=0)(_safe_run_shipped)
+        shipped: dict[
+            str, Any
+        ] = {}  # recording -> its audio in the object store, put once
+        pending = {}
+        for task in tasks:
+            audio = None
+            if task.audio is not None:
+                audio = shipped.get(task.recording)
+                if audio is None:
+                    audio = shipped[task.recording] = ray.put(task.audio)
+            pending[remote.remote(dataclasses.replace(task, audio=None), audio)] = task
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
