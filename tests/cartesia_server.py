@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -61,6 +62,8 @@ class Connection:
     texts: list[str] = field(default_factory=list)
     close_command: bool = False
     fault: Fault = field(default_factory=Fault)
+    arrivals: list[tuple[float, int]] = field(default_factory=list)
+    """(monotonic time, bytes) of every binary frame as it arrived: the client's send rate."""
     sent: list[str | bytes] = field(default_factory=list)
     """Every frame the server sent on this connection, in order."""
     close_code: int | None = None
@@ -260,6 +263,7 @@ class CartesiaServer:
         async for message in ws:
             if isinstance(message, bytes):
                 conn.binary.append(message)
+                conn.arrivals.append((time.monotonic(), len(message)))
                 before = conn_audio
                 dt = self._seconds(conn, len(message))
                 conn_audio += dt
@@ -290,6 +294,7 @@ class CartesiaServer:
         async for message in ws:
             if isinstance(message, bytes):
                 conn.binary.append(message)
+                conn.arrivals.append((time.monotonic(), len(message)))
                 before = conn_audio
                 dt = self._seconds(conn, len(message))
                 conn_audio += dt

@@ -1,12 +1,18 @@
-"""Streaming mic audio to a Cartesia STT socket: outage buffering and the silence watchdog.
+"""Streaming mic audio to a Cartesia STT socket: real-time pacing, outages and the silence watchdog.
+
+Cartesia's realtime endpoints take audio at most at real time ("one second of audio data per
+second"): every frame goes through a :class:`RealtimePacer`, so a ``--fast`` file run streams
+at real time (after a lead of ``max_lead_s``) instead of being throttled or refused.
 
 Cartesia's STT endpoints need a continuous stream: when audio stops, a started turn never
 ends. The session already streams zeros while muted and after a file ends; the watchdog here
 covers every other gap (a stalled device, a paused source, shutdown) by sending zeros in real
 time once no audio went out for ``idle_after_s``.
 
-During an outage the audio is held in an :class:`OutageBuffer` (bounded; oldest dropped) and
-replayed, in order and before new audio, once the connection is back.
+Audio captured during an outage is counted in an :class:`OutageBuffer` (bounded) and dropped
+when the connection is back, as Pipecat does: sending it late would be a burst faster than real
+time, and pacing it would delay every later turn by the outage's length. The engine says how
+much was dropped (an ``engine.warning``); the turn in flight was already closed with its text.
 """
 
 from __future__ import annotations
@@ -23,6 +29,36 @@ from voiceconsole.engines.cartesia.socket import CartesiaSocket
 _FULL_SCALE = np.float32(32767.0)
 
 
+class RealtimePacer:
+    """A token bucket of audio seconds: refilled at one second per second up to ``max_lead_s``;
+    a frame waits until the bucket holds its duration. So audio goes out at most at real time,
+    with bursts of at most ``max_lead_s``."""
+
+    def __init__(self, bytes_per_second: int, max_lead_s: float = 1.0) -> None:
+        self.bytes_per_second = bytes_per_second
+        self.max_lead_s = max_lead_s
+        self._tokens = max_lead_s
+        self._last: float | None = None
+        self.waited_s = 0.0
+        """Seconds spent waiting so far (how much faster than real time the audio came)."""
+
+    async def wait(self, n_bytes: int) -> None:
+        """Return once ``n_bytes`` of audio may be sent."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._last is not None:
+            self._tokens = min(self.max_lead_s, self._tokens + (now - self._last))
+        self._last = now
+        need = n_bytes / self.bytes_per_second
+        if need > self._tokens:
+            delay = need - self._tokens
+            self.waited_s += delay
+            await asyncio.sleep(delay)
+            self._tokens, self._last = 0.0, loop.time()
+        else:
+            self._tokens -= need
+
+
 class AudioStreamer:
     """Sends float32 mic audio as ``encoding`` frames over ``socket``; never waits for replies."""
 
@@ -35,23 +71,24 @@ class AudioStreamer:
         outage_buffer_s: float = 5.0,
         idle_after_s: float = 1.0,
         fill_chunk_s: float = 0.1,
+        max_lead_s: float = 1.0,
     ) -> None:
         self._socket = socket
         self.encoding = encoding
         self.sample_rate = sample_rate
         self._bytes_per_second = bytes_per_sample(encoding) * sample_rate
         self.buffer = OutageBuffer(int(outage_buffer_s * self._bytes_per_second))
+        self.pacer = RealtimePacer(self._bytes_per_second, max_lead_s)
         self.outage_buffer_s = outage_buffer_s
         self.idle_after_s = idle_after_s
         self.fill_chunk_s = fill_chunk_s
         self._lock = asyncio.Lock()
         self._last_sent = 0.0
         self._watchdog: asyncio.Task[None] | None = None
-        self._overflow_reported = False
         self._scaled = np.empty(0, dtype=np.float32)
         self._pcm = np.empty(0, dtype="<i2")
         self.bytes_sent = 0
-        """Audio bytes that reached the socket (including replays and watchdog zeros)."""
+        """Audio bytes that reached the socket (including watchdog zeros)."""
         self.zero_bytes_sent = 0
         """Of those, zeros sent by the watchdog."""
 
@@ -60,10 +97,11 @@ class AudioStreamer:
         return n_bytes / self._bytes_per_second
 
     async def send(self, samples: np.ndarray) -> None:
-        """Send one block (replaying held audio first); hold it if the connection is down.
+        """Send one block, at most at real time (see :class:`RealtimePacer`); count it as dropped
+        if the connection is down.
 
         Returns once the websocket has taken the frame; it waits only when it must: behind a
-        replay, a watchdog fill or another message being sent, or while the connection's write
+        pacer, a watchdog fill or another message being sent, or while the connection's write
         buffer is full (websockets' backpressure).
         """
         await self._send_bytes(self.encode(samples))
@@ -87,44 +125,34 @@ class AudioStreamer:
     async def _send_bytes(self, frame: bytes) -> None:
         async with self._lock:
             self._last_sent = asyncio.get_running_loop().time()
-            if len(self.buffer) and self._socket.connected:
-                await self._replay_locked()
-            if len(self.buffer) == 0 and await self._socket.send(frame):
+            if (len(self.buffer) or self.buffer.dropped_bytes) and self._socket.connected:
+                self._drop_held()
+            if self._socket.connected:
+                await self.pacer.wait(len(frame))
+            if await self._socket.send(frame):
                 self.bytes_sent += len(frame)
                 return
             self._hold(frame)
 
     def _hold(self, frame: bytes) -> None:
-        """Keep a frame that could not be sent for the replay (none once the socket is done)."""
+        """Count a frame that could not be sent (none once the socket is done)."""
         if self._socket.state in ("failed", "closed", "closing"):
             return
-        if self.buffer.push(frame) and not self._overflow_reported:
-            self._overflow_reported = True
-            self._socket.warn(
-                f"connection down: more than {self.outage_buffer_s:g} s of audio held; dropping the oldest"
-            )
+        self.buffer.push(frame)
 
     async def replay(self) -> None:
-        """Send the audio held during an outage (called when the connection is back)."""
+        """The connection is back: drop the audio captured during the outage, and say how much."""
         async with self._lock:
-            await self._replay_locked()
+            self._drop_held()
 
-    async def _replay_locked(self) -> None:
+    def _drop_held(self) -> None:
         frames, dropped = self.buffer.take_all()
-        self._overflow_reported = False
-        if not frames and not dropped:
-            return
-        for i, frame in enumerate(frames):
-            if not await self._socket.send(frame):
-                self.buffer.push_front(frames[i:])
-                self.buffer.dropped_bytes += dropped
-                return
-            self.bytes_sent += len(frame)
-        held = self.seconds(sum(len(f) for f in frames))
-        message = f"reconnected: replayed {held:.2f} s of audio held during the outage"
-        if dropped:
-            message += f"; dropped {self.seconds(dropped):.2f} s (the oldest) beyond the {self.outage_buffer_s:g} s buffer"
-        self._socket.warn(message)
+        lost = sum(len(f) for f in frames) + dropped
+        if lost:
+            self._socket.warn(
+                f"reconnected: dropped {self.seconds(lost):.2f} s of audio captured during the outage "
+                "(Cartesia takes audio at most at real time: sent late, it would be a burst)"
+            )
 
     def discard(self) -> None:
         """Closing while disconnected: the held audio is lost; say so."""
@@ -161,6 +189,7 @@ class AudioStreamer:
             n = int(min(idle, 1.0) * self.sample_rate)
             zeros = encode_audio(np.zeros(n, dtype=np.float32), self.encoding)
             async with self._lock:
+                await self.pacer.wait(len(zeros))
                 if await self._socket.send(zeros):
                     self.bytes_sent += len(zeros)
                     self.zero_bytes_sent += len(zeros)

@@ -7,7 +7,8 @@ so in fast runs the stamps show arrival relative to the audio sent so far.
 
 Faults: a turn open when the connection drops is closed at once with its last transcript (no
 completed transcript is lost; the rest of that utterance arrives as a new turn after the
-reconnect). Audio sent during the outage is held (up to ``outage_buffer_s``) and replayed.
+reconnect). Audio captured during the outage is dropped, and counted in a warning, when the
+connection is back (sent late it would be a burst faster than real time); see :mod:`.streamer`.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ class CartesiaTurnsStt(CartesiaSttBase):
             self._turns.end(None)
 
     async def on_restored(self) -> None:
-        """Replay the audio held during the outage."""
+        """Drop the audio captured during the outage (with a warning saying how much)."""
         await self.streamer.replay()
 
 

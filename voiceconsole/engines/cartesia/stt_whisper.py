@@ -9,7 +9,7 @@ concatenation of the turn's final transcripts. Interim and final transcripts are
 as ``transcript.interim`` / ``transcript.final`` with their word timings.
 
 Faults: a drop closes the open turn with what was heard so far (finals plus the last interim);
-audio during the outage is held and replayed, as for Ink-2.
+audio captured during the outage is dropped with a warning, as for Ink-2.
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ class CartesiaWhisperStt(CartesiaSttBase):
             self._turns.start()
 
     async def on_restored(self) -> None:
-        """Replay the audio held during the outage."""
+        """Drop the audio captured during the outage (with a warning saying how much)."""
         await self.streamer.replay()
 
 
