@@ -483,3 +483,75 @@ async def test_the_worst_recording_opens_in_the_replay_console_through_the_point
     async with app.run_test(size=(140, 44)) as pilot:
         await pilot.pause(0.5)
         assert app.model.metrics.ended_turns >= 1
+
+
+def test_frontier_and_the_interpolated_figures() -> None:
+    from voiceconsole.sweep.grid import parse_grid
+    from voiceconsole.sweep.results import (
+        PointResult,
+        latency_at_rate,
+        pareto_frontier,
+        rate_at_latency,
+    )
+    from voiceconsole.sweep.truth import RunScore
+
+    points = []
+    # (p50 delay ms, cut-offs of 100 turn ends): the third is beaten by the second on both.
+    for i, (delay, cutoffs) in enumerate(
+        [(200.0, 20), (400.0, 8), (500.0, 9), (800.0, 2)]
+    ):
+        p = PointResult(i, parse_grid(f"end-ms={int(delay)}")[0])
+        p.add("r", RunScore(100, cutoffs, 0, (delay,)))
+        points.append(p)
+    frontier = pareto_frontier(points)
+    assert [p.index for p in frontier] == [0, 1, 3] and not points[2].pareto
+    # 10 % lies between 20 % at 200 ms and 8 % at 400 ms: 200 + 200 * (20 - 10) / (20 - 8).
+    assert latency_at_rate(frontier, 0.10) == pytest.approx(
+        200 + 200 * 10 / 12, abs=1e-3
+    )
+    assert latency_at_rate(frontier, 0.05) == pytest.approx(400 + 400 * 3 / 6, abs=1e-3)
+    assert (
+        latency_at_rate(frontier, 0.01) is None
+        and latency_at_rate(frontier, 0.5) == 200.0
+    )
+    assert rate_at_latency(frontier, 300.0) == pytest.approx(0.14)
+    assert rate_at_latency(frontier, 600.0) == pytest.approx(0.08 - 0.06 * 200 / 400)
+    assert rate_at_latency(frontier, 100.0) is None and rate_at_latency(
+        frontier, 900.0
+    ) == pytest.approx(0.02)
+
+
+def test_labels_as_csv_score_like_the_json(
+    labelled: dict[str, Any], corpus: Path, cache: Path, tmp_path: Path
+) -> None:
+    turns = json.loads(LABELS.read_text(encoding="utf-8"))["recordings"]
+    labels = tmp_path / "labels.csv"
+    rows = ["recording,start_s,end_s"] + [
+        f"{name},{s},{e}" for name, spans in turns.items() for s, e in spans
+    ]
+    labels.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    run = run_sweep(
+        str(corpus),
+        "--grid",
+        GRID,
+        "--labels",
+        str(labels),
+        "--cache",
+        str(cache),
+        "--json",
+        "-",
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert (
+        result["points"] == labelled["json"]["points"]
+        and result["per_recording"] == labelled["json"]["per_recording"]
+    )
+    labels.write_text("recording,start_s,end_s\nalpha,2.0,1.0\n", encoding="utf-8")
+    bad = run_sweep(
+        str(corpus), "--grid", GRID, "--labels", str(labels), "--cache", str(cache)
+    )
+    assert (
+        bad.returncode == 2
+        and "labels.csv:2: a turn needs 0 <= start < end" in bad.stderr
+    )
