@@ -42,6 +42,7 @@ def tapped_console() -> WatchConsoleApp:
         TapBackend(), argparse.Namespace(listen=LISTEN, record=None, events=None)
     )
     run.hub.clock = lambda: clock
+    run.hub.watch_in_thread = False  # the frames below are watched as they are fed
     controller = WatchController(run)
     turns = run.hub.open(
         parse_request(

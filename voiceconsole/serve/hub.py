@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, cast
 
@@ -94,6 +95,10 @@ class WatchHub:
                     f"--record {self.record_dir}: cannot create it ({exc.strerror or exc})"
                 ) from None
         self.writer = TaggedEventWriter(events) if events else None
+        self.watch_in_thread = True
+        """Watch on a thread of its own (off the relay's loop); False: at once (tests, scenes)."""
+        self._watcher: ThreadPoolExecutor | None = None
+        self._open: dict[int, WatchSession] = {}
         self.on_open: list[SessionListener] = []
         self.on_close: list[SessionListener] = []
         self._recorders: dict[int, Recorder] = {}
@@ -101,7 +106,16 @@ class WatchHub:
     @property
     def active(self) -> list[WatchSession]:
         """Sessions whose connection is still open."""
-        return [s for s in self.sessions if s.running]
+        return list(self._open.values())
+
+    def _executor(self) -> ThreadPoolExecutor | None:
+        if not self.watch_in_thread:
+            return None
+        if self._watcher is None:
+            self._watcher = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="vc-watch"
+            )
+        return self._watcher
 
     def open(self, request: StreamRequest) -> WatchSession:
         """A new connection: its session is numbered, recorded, announced, then started."""
@@ -109,6 +123,8 @@ class WatchHub:
             len(self.sessions) + 1, request, mode=self.mode, clock=self.clock()
         )
         self.sessions.append(session)
+        session.executor = self._executor()
+        self._open[session.number] = session
         if self.writer is not None:
             writer, number = self.writer, session.number
             session.bus.add_listener(lambda event: writer.write(number, event))
@@ -118,11 +134,16 @@ class WatchHub:
             self._recorders[session.number] = recorder
         for listener in list(self.on_open):
             listener(session)
-        session.start()
+        session.post(session.start)
         return session
 
     def close(self, session: WatchSession, code: int | None, reason: str = "") -> None:
-        """The connection ended: ``session.stop`` (which also completes its recording)."""
+        """The connection ended: ``session.stop`` once every frame before it was watched."""
+        if self._open.pop(session.number, None) is None:
+            return
+        session.post(self._closed, session, code, reason)
+
+    def _closed(self, session: WatchSession, code: int | None, reason: str) -> None:
         session.stop(code, reason)
         recorder = self._recorders.pop(session.number, None)
         if recorder is not None:
@@ -134,5 +155,7 @@ class WatchHub:
         """Close what is still open (the server is stopping) and the event log."""
         for session in self.active:
             self.close(session, 1001, "server stopping")
+        if self._watcher is not None:
+            self._watcher.shutdown(wait=True)
         if self.writer is not None:
             self.writer.close()

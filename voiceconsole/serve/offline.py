@@ -52,11 +52,11 @@ class OfflineBackend:
 
         async def send(frame: str) -> None:
             await connection.send(frame)
-            watch.server_frame(frame)
+            watch.saw_server(frame)
 
         async def recv() -> str | bytes:
             message = await connection.recv()
-            watch.client_frame(message)
+            watch.saw_client(message)
             return message
 
         self.active += 1
@@ -70,7 +70,11 @@ class OfflineBackend:
                 finally:
                     await tts.close()
             stt = SttAnswerer(
-                request, self._executor, send, watch.warn, burst_s=self.burst_s
+                request,
+                self._executor,
+                send,
+                lambda text: watch.post(watch.warn, text),
+                burst_s=self.burst_s,
             )
             await stt.start()
             if await stt.run(recv):

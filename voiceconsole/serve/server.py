@@ -174,7 +174,7 @@ class EndpointServer:
                     request_id=stream.request_id,
                 )
                 await connection.send(frame)
-                watch.server_frame(frame)
+                watch.saw_server(frame)
             await connection.close(1011, "internal error")
         finally:
             if connection.state is State.OPEN:

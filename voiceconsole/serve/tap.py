@@ -112,7 +112,7 @@ class TapBackend:
         """Relay both ways until one side closes, then close the other the same way."""
         upstream = self._pending.pop(id(connection))
         try:
-            await relay(connection, upstream, watch.client_frame, watch.server_frame)
+            await relay(connection, upstream, watch.saw_client, watch.saw_server)
         finally:
             if upstream.state is not State.CLOSED:
                 upstream.transport.abort()

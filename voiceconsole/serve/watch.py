@@ -9,6 +9,11 @@ after it went on the wire. The session turns them into the console's events on i
   or ink-whisper transcripts; errors as ``engine.error``;
 - TTS requests and replies: see :mod:`voiceconsole.serve.watch_tts`.
 
+The relay never waits for the watching: with an ``executor`` (the hub's one watcher thread)
+:meth:`WatchSession.saw_client`, :meth:`~WatchSession.saw_server` and :meth:`~WatchSession.post`
+queue the work, in order, stamped with the time the frame went by; the reference VAD and the
+parsing then run off the event loop that forwards the frames.
+
 The session has what :class:`~voiceconsole.session.recorder.Recorder` reads of a session (bus,
 audio taps, rates, engine names), so each connection records as a normal recording. It never
 sees a credential: the request it gets is a :class:`~voiceconsole.serve.routes.StreamRequest`.
@@ -17,6 +22,9 @@ sees a credential: the request it gets is a :class:`~voiceconsole.serve.routes.S
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +66,8 @@ from voiceconsole.serve.watch_tts import SPEAKER_RATE, TtsWatch
 from voiceconsole.serve.wire_audio import WireAudio
 from voiceconsole.session.bus import EventBus
 from voiceconsole.session.options import AudioTap, SessionMeters
+
+log = logging.getLogger(__name__)
 
 STT_RATE = 16000
 """Rate of the mic side of a watched session (levels, reference VAD, ``mic.wav``)."""
@@ -102,6 +112,9 @@ class WatchSession:
         self.running = False
         self.close_code: int | None = None
         self.warnings = 0
+        self.executor: Executor | None = None
+        """Where the watching runs (the hub's watcher thread); None: at once, on the caller's thread."""
+        self._stamp: float | None = None
         kind = request.kind
         self.stt = Part(ENGINE_NAMES[kind] if kind != "tts" else "")
         self.tts = Part(ENGINE_NAMES[kind] if kind == "tts" else "")
@@ -115,7 +128,7 @@ class WatchSession:
         self._samples = 0
         self._turns = TurnSequencer(self.emit) if kind == "turns" else None
         self._tts = (
-            TtsWatch(self.emit, self.clock.now, self._speaker, self.warn)
+            TtsWatch(self.emit, self.now, self._speaker, self.warn)
             if kind == "tts"
             else None
         )
@@ -144,9 +157,13 @@ class WatchSession:
         )
         return f"#{self.number} {self.request.kind} ({self.mode}, {state})"
 
+    def now(self) -> float:
+        """The session time of what is being watched (when its frame went by)."""
+        return self._stamp if self._stamp is not None else self.clock.now()
+
     def emit(self, event_type: type[Event], /, **fields: Any) -> Event:
-        """Stamp an event now and publish it."""
-        event = event_type(t=self.clock.now(), audio_t=self.audio_t, **fields)
+        """Stamp an event and publish it."""
+        event = event_type(t=self.now(), audio_t=self.audio_t, **fields)
         self.bus.publish(event)
         return event
 
@@ -161,6 +178,34 @@ class WatchSession:
             message=message,
             count=self.warnings,
         )
+
+    # --- handing work to the watcher ----------------------------------------------------------
+
+    def post(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` on the watcher, in order, stamped with the time now."""
+        if self.executor is None:
+            fn(*args)
+            return
+        self.executor.submit(self._stamped, self.clock.now(), fn, args)
+
+    def saw_client(self, message: str | bytes) -> None:
+        """A frame the agent sent went by (watched off the relay's path)."""
+        self.post(self.client_frame, message)
+
+    def saw_server(self, message: str | bytes) -> None:
+        """A frame the service sent went by (watched off the relay's path)."""
+        self.post(self.server_frame, message)
+
+    def _stamped(
+        self, t: float, fn: Callable[..., None], args: tuple[Any, ...]
+    ) -> None:
+        self._stamp = t
+        try:
+            fn(*args)
+        except Exception:  # a fault in watching must never reach the connection
+            log.exception("watching session %d failed on a frame", self.number)
+        finally:
+            self._stamp = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
