@@ -185,3 +185,12 @@ def test_noise_only_audio_has_no_speech_edge(level_dbfs: float) -> None:
             np.float32
         )
         assert run_vad(audio) == []
+
+
+def test_speech_right_at_the_start_of_the_stream() -> None:
+    # Less silence before the onset than the noise stretch wants: the floor comes from what
+    # there is, and the onset is still found.
+    audio = tone_burst(0.1, 0.9, total_s=1.5)
+    at = round(0.15 * RATE)
+    refiner = refiner_with(audio[: at + round(0.2 * RATE)])
+    assert refiner.refine_start(at) / RATE == pytest.approx(0.1, abs=0.0011)

@@ -10,8 +10,10 @@ when the VAD reports an edge, looks at the short-time energy around it:
 - the noise floor is a low percentile of that envelope over the silence on the far side of the
   edge (before a start; after a stop, which the VAD has already waited through);
 - the edge is where the envelope crosses ``margin_db`` above that floor, followed from the
-  loudest point of the VAD's own speech frames outwards while it stays above (gaps shorter
-  than ``gap_ms`` bridged: the closure before a released final "t");
+  loudest point of the VAD's own speech frames outwards while the sound goes on: above that
+  level, or a fading tail still ``tail_db`` above the floor over 20 ms, with gaps shorter than
+  ``gap_ms`` bridged (the closure before a released final "t"); within the 5 ms window where
+  it ends, the edge is the first (or last) sample that loud, so a hard edge is sample-exact;
 - the search never leaves a bounded window around the VAD's edge
   (:data:`START_WINDOW_S`, :data:`STOP_WINDOW_S`); with no clear energy edge in it (too quiet,
   too noisy, digital silence) the VAD's edge is kept.
@@ -46,6 +48,11 @@ class EdgeRefiner:
     Feed every sample the VAD sees through :meth:`push`, in order; then
     :meth:`refine_start` / :meth:`refine_stop` take the VAD's edge in samples since reset and
     return the refined one (the same value when nothing clear is found).
+
+    ``margin_db``: how far over the noise floor speech must be (the VAD's loudest window must be
+    twice that); ``min_dbfs``: the least level that counts at all (digital silence has no
+    floor); ``tail_db``, ``gap_ms``: what keeps a walk going (see the module docstring);
+    ``window_ms``, ``long_window_ms``: the envelope's windows.
     """
 
     def __init__(
@@ -116,12 +123,12 @@ class EdgeRefiner:
         hi = np.clip(centre + self.long_win // 2, 0, len(samples))
         return first, short, (sq[hi] - sq[lo]) / np.maximum(hi - lo, 1)
 
-    def _floor(self, start: int, end: int) -> float | None:
-        """Noise power over ``[start, end)``: its 20th percentile window, or None if too short."""
+    def _floor(self, start: int, end: int, percentile: float = 20) -> float | None:
+        """Noise power over ``[start, end)``: a low percentile of its windows, or None if too short."""
         _, env, _ = self._envelope(start, end)
         if len(env) < 10:
             return None
-        return float(np.percentile(env, 20))
+        return float(np.percentile(env, percentile))
 
     def _bounds(self, at: int, window_s: tuple[float, float]) -> tuple[int, int]:
         lo = at + math.floor(window_s[0] * self.sample_rate)
@@ -136,6 +143,9 @@ class EdgeRefiner:
         """Onset for a VAD start at sample ``at`` (the start of its first speech frame)."""
         lo, hi = self.window("start", at)
         noise = self._floor(lo - round(NOISE_S * self.sample_rate), lo)
+        if noise is None:
+            # Speech right at the start of the stream: the quietest of what came before it.
+            noise = self._floor(0, at, percentile=10)
         if noise is None:
             return at
         first, env, smooth = self._envelope(lo, hi + self.win)
