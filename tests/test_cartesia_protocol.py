@@ -146,8 +146,13 @@ def test_tts_request_and_cancel() -> None:
     assert req == {"model_id": "sonic-3", "transcript": "Hello there. ", "voice": {"mode": "id", "id": "voice-1"},
                    "language": "en", "context_id": "ctx",
                    "output_format": {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 24000},
-                   "add_timestamps": True, "continue": True, "max_buffer_delay_ms": 0}
+                   "add_timestamps": True, "use_normalized_timestamps": False, "continue": True,
+                   "max_buffer_delay_ms": 0}
     assert json.loads(tts_request(fmt, "ctx", "", more=False))["continue"] is False
+    tuned = TtsFormat("sonic-3", "voice-1", "en", 24000, generation_config=(("speed", 1.2), ("emotion", "calm")),
+                      pronunciation_dict_id="dict-1")
+    req = json.loads(tts_request(tuned, "ctx", "Hi. ", more=True))
+    assert req["generation_config"] == {"speed": 1.2, "emotion": "calm"} and req["pronunciation_dict_id"] == "dict-1"
     assert json.loads(tts_cancel("ctx")) == {"context_id": "ctx", "cancel": True}
 
 

@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--stt-encoding", metavar="ENC", help="audio encoding sent to Cartesia STT (default pcm_s16le)")
     eng.add_argument("--stt-sample-rate", type=int, metavar="HZ", help="rate of audio sent to Cartesia STT (default 16000)")
     eng.add_argument("--tts-sample-rate", type=int, metavar="HZ", help="rate asked of Cartesia TTS (default 24000)")
+    eng.add_argument("--keyterm", action="append", metavar="TERM",
+                     help="Cartesia STT: a term to favour (names, jargon); repeat for more")
+    eng.add_argument("--min-volume", type=float, metavar="X", help="ink-whisper: volume below which audio counts as silence")
+    eng.add_argument("--max-silence-duration-secs", type=float, metavar="S",
+                     help="ink-whisper: longest silence inside an utterance before it is finalised")
+    eng.add_argument("--tts-speed", type=float, metavar="X", help="sonic generation_config speed (server default if unset)")
+    eng.add_argument("--tts-volume", type=float, metavar="X", help="sonic generation_config volume (server default if unset)")
+    eng.add_argument("--tts-emotion", metavar="NAME", help="sonic generation_config emotion, e.g. calm")
+    eng.add_argument("--pronunciation-dict-id", metavar="ID", help="sonic pronunciation dictionary id")
 
     llm = p.add_argument_group("LLM responder (--responder llm; the key comes from OPENAI_API_KEY or the config file)")
     llm.add_argument("--llm-url", metavar="URL",

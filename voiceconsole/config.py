@@ -57,6 +57,13 @@ class Settings:
     turn_eager_end_threshold: float = 0.4
     turn_end_threshold: float = 0.2
     turn_end_timeout_ms: int = 5600
+    keyterm: list[str] | None = None
+    min_volume: float | None = None
+    max_silence_duration_secs: float | None = None
+    tts_speed: float | None = None
+    tts_volume: float | None = None
+    tts_emotion: str | None = None
+    pronunciation_dict_id: str | None = None
     turn_detector: str = "vad"
     smart_turn_threshold: float = 0.5
     llm_url: str | None = None

@@ -70,6 +70,10 @@ class TranscriptInterim(Event):
     TYPE: ClassVar[str] = "transcript.interim"
     text: str = ""
     words: tuple[WordTiming, ...] = ()
+    language: str = ""
+    """The language the server detected or used ("" when it did not say)."""
+    request_id: str = ""
+    """The server's id of the request (what Cartesia's support asks for)."""
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,7 @@ class TranscriptFinal(Event):
     TYPE: ClassVar[str] = "transcript.final"
     text: str = ""
     words: tuple[WordTiming, ...] = ()
+    language: str = ""
+    """The language the server detected or used ("" when it did not say)."""
+    request_id: str = ""
+    """The server's id of the request (what Cartesia's support asks for)."""

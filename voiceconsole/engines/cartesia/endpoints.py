@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from voiceconsole.errors import ConfigError
 from voiceconsole.secrets import check_key, url_credentials
@@ -42,13 +42,19 @@ def endpoint_url(base: str, path: str, query: dict[str, Any] | Sequence[tuple[st
     netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
     if ":" in parts.hostname and not parts.hostname.startswith("["):
         netloc = f"[{parts.hostname}]" + (f":{port}" if port is not None else "")
-    return urlunsplit((scheme, netloc, full_path, urlencode(pairs), ""))
+    # Spaces as %20, not +: Cartesia reads keyterms that way (Pipecat's note).
+    return urlunsplit((scheme, netloc, full_path, urlencode(pairs, quote_via=quote), ""))
 
 
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def language_code(language: str) -> str:
+    """ISO 639-1 as Cartesia takes it: ``en-US`` and ``en_GB`` -> ``en``, ``PT`` -> ``pt``."""
+    return language.strip().replace("_", "-").split("-")[0].lower()
 
 
 def safe_url(url: str) -> str:

@@ -140,6 +140,8 @@ class CartesiaSocket:
         self.connections = 0
         """Successful connections (1 plus the reconnects)."""
         self.fatal: ConnectError | None = None
+        self.detail = ""
+        """Set by the engine's ``on_open`` (e.g. the server's ``request_id``): shown with ``connected``."""
 
     # --- reporting ----------------------------------------------------------------------------
 
@@ -281,7 +283,7 @@ class CartesiaSocket:
         self._ws = ws
         self.connections += 1
         self._restored.set()
-        self._state("connected", shown)
+        self._state("connected", f"{shown} ({self.detail})" if self.detail else shown)
         self._receiver = asyncio.create_task(self._receive(ws), name=f"{self.engine}-recv")
 
     # --- running ------------------------------------------------------------------------------

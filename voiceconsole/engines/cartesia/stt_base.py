@@ -52,6 +52,8 @@ class CartesiaSttBase:
         )
         self._emit: Emit | None = None
         self._turns: TurnSequencer | None = None
+        self.keyterms: tuple[str, ...] = ()
+        """Terms to favour, each sent as a ``keyterm`` query parameter (``--keyterm``)."""
 
     def _query(self) -> list[tuple[str, Any]]:
         raise NotImplementedError

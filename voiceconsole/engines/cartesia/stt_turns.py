@@ -71,9 +71,14 @@ class CartesiaTurnsStt(CartesiaSttBase):
             outage_buffer_s=outage_buffer_s, idle_after_s=idle_after_s, rng=rng,
         )
         self.request_id = ""
+        self.explicit_turn: frozenset[str] | None = None
+        """The turn tuning query names the user set (None: all); the server's defaults apply to
+        the others."""
 
     def _query(self) -> list[tuple[str, Any]]:
-        return turns_query(self.model, self.encoding, self.sample_rate, self._turn)
+        return turns_query(
+            self.model, self.encoding, self.sample_rate, self._turn, explicit=self.explicit_turn, keyterms=self.keyterms
+        )
 
     # --- SttEngine ------------------------------------------------------------------------------
 
@@ -92,6 +97,7 @@ class CartesiaTurnsStt(CartesiaSttBase):
         """Retune turn detection: a ``config`` command now, and the query of any reconnect."""
         settings.validate()
         self._turn = settings
+        self.explicit_turn = None  # retuned by the user: every value is theirs, reconnects too
         await self.socket.send(turns_config_command(settings))
 
     async def close(self) -> None:
@@ -118,6 +124,8 @@ class CartesiaTurnsStt(CartesiaSttBase):
                 continue
             if isinstance(decoded, Connected):
                 self.request_id = decoded.request_id
+                if decoded.request_id:  # users quote it to support: the connected state shows it
+                    self.socket.detail = f"request_id {decoded.request_id}"
                 return
             if isinstance(decoded, ErrorMessage):
                 raise _handshake_error(decoded)

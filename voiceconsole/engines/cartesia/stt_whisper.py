@@ -93,9 +93,14 @@ class CartesiaWhisperStt(CartesiaSttBase):
         self._pending_flushes = 0
         self._start_deferred = False
         self.finalizes_sent = 0
+        self.min_volume: float | None = None
+        self.max_silence_duration_secs: float | None = None
 
     def _query(self) -> list[tuple[str, Any]]:
-        return whisper_query(self.model, self.encoding, self.sample_rate, self.language)
+        return whisper_query(
+            self.model, self.encoding, self.sample_rate, self.language, keyterms=self.keyterms,
+            min_volume=self.min_volume, max_silence_duration_secs=self.max_silence_duration_secs,
+        )
 
     # --- SttEngine ------------------------------------------------------------------------------
 
@@ -208,10 +213,12 @@ class CartesiaWhisperStt(CartesiaSttBase):
             if decoded.is_final:
                 self._finals += decoded.text
                 self._interim = ""
-                self._emit(TranscriptFinal, text=decoded.text, words=decoded.words)
+                self._emit(TranscriptFinal, text=decoded.text, words=decoded.words, language=decoded.language,
+                           request_id=decoded.request_id)
             else:
                 self._interim = decoded.text
-                self._emit(TranscriptInterim, text=decoded.text, words=decoded.words)
+                self._emit(TranscriptInterim, text=decoded.text, words=decoded.words, language=decoded.language,
+                           request_id=decoded.request_id)
             if turns.open and not turns.eager:
                 turns.update(self._finals + self._interim)
         elif isinstance(decoded, FlushDone):

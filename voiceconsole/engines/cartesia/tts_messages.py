@@ -59,25 +59,33 @@ class TtsFormat:
     language: str
     sample_rate: int
     encoding: str = "pcm_s16le"
+    generation_config: tuple[tuple[str, float | str], ...] = ()
+    """sonic's ``generation_config`` (speed, volume, emotion): only what the user set, so the
+    server's defaults apply otherwise."""
+    pronunciation_dict_id: str | None = None
 
 
 def tts_request(fmt: TtsFormat, context_id: str, transcript: str, *, more: bool) -> str:
     """One text piece of a context; ``more=False`` ends the context (``continue: false``)."""
-    return json.dumps(
-        {
-            "model_id": fmt.model_id,
-            "transcript": transcript,
-            "voice": {"mode": "id", "id": fmt.voice_id},
-            "language": fmt.language,
-            "context_id": context_id,
-            "output_format": {"container": "raw", "encoding": fmt.encoding, "sample_rate": fmt.sample_rate},
-            "add_timestamps": True,
-            "continue": more,
-            "max_buffer_delay_ms": 0,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    request: dict[str, object] = {
+        "model_id": fmt.model_id,
+        "transcript": transcript,
+        "voice": {"mode": "id", "id": fmt.voice_id},
+        "language": fmt.language,
+        "context_id": context_id,
+        "output_format": {"container": "raw", "encoding": fmt.encoding, "sample_rate": fmt.sample_rate},
+        "add_timestamps": True,
+        # Word timings of the text as given (the UI highlights the reply's own words), not of
+        # the normalised text the model spoke ("10" -> "ten").
+        "use_normalized_timestamps": False,
+        "continue": more,
+        "max_buffer_delay_ms": 0,
+    }
+    if fmt.generation_config:
+        request["generation_config"] = dict(fmt.generation_config)
+    if fmt.pronunciation_dict_id:
+        request["pronunciation_dict_id"] = fmt.pronunciation_dict_id
+    return json.dumps(request, ensure_ascii=False, separators=(",", ":"))
 
 
 def tts_cancel(context_id: str) -> str:

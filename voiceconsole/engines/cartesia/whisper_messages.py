@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from voiceconsole.engines.cartesia.errors import ProtocolError
@@ -61,6 +62,21 @@ def decode_whisper_message(text: str | bytes) -> ServerMessage:
     return Unknown(kind)
 
 
-def whisper_query(model: str, encoding: str, sample_rate: int, language: str) -> list[tuple[str, Any]]:
-    """Query parameters of the ink-whisper endpoint."""
-    return [("model", model), ("encoding", encoding), ("sample_rate", sample_rate), ("language", language)]
+def whisper_query(
+    model: str,
+    encoding: str,
+    sample_rate: int,
+    language: str,
+    *,
+    keyterms: Sequence[str] = (),
+    min_volume: float | None = None,
+    max_silence_duration_secs: float | None = None,
+) -> list[tuple[str, Any]]:
+    """Query parameters of the ink-whisper endpoint (the optional ones only when set)."""
+    query: list[tuple[str, Any]] = [("model", model), ("encoding", encoding), ("sample_rate", sample_rate), ("language", language)]
+    if min_volume is not None:
+        query.append(("min_volume", min_volume))
+    if max_silence_duration_secs is not None:
+        query.append(("max_silence_duration_secs", max_silence_duration_secs))
+    query += [("keyterm", term) for term in keyterms]
+    return query
