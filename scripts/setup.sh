@@ -61,6 +61,17 @@ extra=""
 if ((want_test)); then
     "${pip[@]}" --no-deps "pipecat-ai==1.14.0"
 fi
+# LiveKit's Cartesia plugin needs the whole livekit-agents runtime: it gets a venv of its own, which
+# tests/test_serve_livekit.py runs as a subprocess (about a minute to make, once).
+if ((want_test)); then
+    livekit_venv="${VC_LIVEKIT_VENV:-$HOME/.cache/voiceconsole/livekit-venv}"
+    if ! "$livekit_venv/bin/python" -c "import livekit.plugins.cartesia, aiohttp" >/dev/null 2>&1; then
+        echo "setup: making the LiveKit venv $livekit_venv" >&2
+        { "$python" -m venv "$livekit_venv" \
+            && "$livekit_venv/bin/python" -m pip install --quiet --disable-pip-version-check "livekit-plugins-cartesia==1.8.9"; } \
+            || echo "setup: could not make the LiveKit venv $livekit_venv; tests/test_serve_livekit.py will be skipped" >&2
+    fi
+fi
 # The tests run Smart Turn for real: its model comes out of the pipecat-ai wheel (no hub, no deps).
 if ((want_test)); then
     "$venv/bin/python" -m voiceconsole fetch-model smart-turn
