@@ -110,7 +110,8 @@ class LlmServer:
 
     def close(self) -> None:
         """Stop serving (handlers still stalling are daemon threads)."""
-        self._httpd.shutdown()
+        if self._thread.is_alive():
+            self._httpd.shutdown()  # waits for serve_forever, so only once it runs
         self._httpd.server_close()
 
     def wait_seen(self, count: int, timeout_s: float = 10.0) -> list[Seen]:

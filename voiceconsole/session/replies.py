@@ -284,11 +284,13 @@ class ReplyStages:
                     return
                 if not piece.strip():
                     continue
+                shift = (
+                    offset / self.tts.sample_rate
+                )  # the piece's words count from its start
                 async with contextlib.aclosing(
                     self.tts.synthesize(reply, piece)
                 ) as chunks:
                     async for chunk in chunks:
-                        shift = offset / self.tts.sample_rate
                         words = tuple(
                             WordTiming(w.word, w.start + shift, w.end + shift)
                             for w in chunk.words
