@@ -284,6 +284,7 @@ def run_cli(
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "voiceconsole", *args],
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,
@@ -356,6 +357,7 @@ def test_missing_openai_package_is_one_line_with_the_pip_command() -> None:
             "--responder",
             "llm",
         ],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
