@@ -168,7 +168,10 @@ class SweepResult:
     points: list[PointResult]
     frontier: list[PointResult]
     skipped: list[str]
+    """One line per corpus entry or run left out, and why."""
     recordings: list[str]
+    notes: list[str] = field(default_factory=list)
+    """Grid points left out (invalid settings), one line each."""
 
     def latency_at(self) -> dict[str, float | None]:
         """``{"5%": ms, "10%": ms}``."""
@@ -205,4 +208,5 @@ class SweepResult:
                 for name, s in sorted(p.per_recording.items())
             ],
             "skipped": self.skipped,
+            "notes": self.notes,
         }

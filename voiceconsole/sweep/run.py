@@ -155,6 +155,7 @@ def collect(plan: SweepPlan, truth: GroundTruth) -> SweepResult:
         truth.short(),
         results,
         frontier,
-        skipped + plan.notes,
+        skipped,
         names,
+        list(plan.notes),
     )
