@@ -290,3 +290,22 @@ async def test_theme_markup_and_a_thousand_broken_files_give_a_short_notice(tmp_
         assert app.theme == "dark" and app.is_running
     assert len(notices) == 1 and "998 more broken theme files" in notices[0]
     assert len(notices[0].splitlines()) <= MAX_PROBLEMS_SHOWN + 2
+
+
+# --- timings in virtual time ---------------------------------------------------------------------
+
+
+def test_virtual_time_reports_engine_timings_as_not_measured(recording: Path) -> None:
+    text = run_cli("report", str(recording))
+    assert text.returncode == 0, text.stderr
+    rows = {line.split()[0]: line for line in text.stdout.splitlines() if line.strip()}
+    assert "n/a (virtual time)" in rows["TTS"] and "n/a (virtual time)" in rows["end→audio"]
+    assert "ms" in rows["stop→end"] and "n/a" not in rows["stop→end"]  # audio-time timings stay
+    data = strict_json(run_cli("report", str(recording), "--json").stdout)
+    timeline = data["timelines"][0]  # type: ignore[index]
+    assert timeline["virtual_time"] is True and "tts_ttfa" in timeline["not_measured_in_virtual_time"]
+    for turn in timeline["turns"]:
+        assert turn["tts_ttfa_ms"] is None and turn["response_latency_ms"] is None
+        assert turn["end_of_turn_delay_ms"] > 0
+    csv_text = run_cli("report", str(recording), "--csv").stdout
+    assert "n/a (virtual time)" in csv_text.splitlines()[1]

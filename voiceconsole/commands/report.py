@@ -19,10 +19,41 @@ from voiceconsole.commands.recordings import open_recording
 from voiceconsole.commands.tables import metric_cell, text_table
 from voiceconsole.commands.through import THROUGH_HELP, split_through
 from voiceconsole.session.compare import ComparisonRow, Timeline, timeline_letter
-from voiceconsole.session.metrics import METRICS, SEGMENT_KEYS, SEGMENTS, MetricSummary, TurnMetrics
+from voiceconsole.session.metrics import (
+    METRICS,
+    SEGMENT_KEYS,
+    SEGMENTS,
+    MetricSummary,
+    TurnMetrics,
+)
 from voiceconsole.session.recording import Recording
 
 _TURN_COLUMNS = ("turn", "start_s", "end_s", *(m.key for m in METRICS), *SEGMENT_KEYS, "transcript")
+
+VIRTUAL_NA = "n/a (virtual time)"
+WALL_TIME_ONLY = frozenset(
+    {"responder_latency", "response_latency", "tts_ttfa", "barge_in_latency", "responder_ms", "tts_first_audio_ms",
+     "voice_to_voice_ms"}
+)
+"""Timings made of engine work (responder, TTS, barge-in): engine work takes no virtual time, so
+in a ``--fast`` run they would read 0 ms. They are reported as :data:`VIRTUAL_NA` there."""
+
+
+def is_virtual(timeline: Timeline) -> bool:
+    """Whether the run's session ran on virtual time (``--fast``), from its ``session.start``."""
+    for event in timeline.events:
+        if event.type == "session.start":
+            return bool(getattr(event, "settings", {}).get("virtual_clock"))
+    return False
+
+
+def _hide_virtual(record: dict[str, Any], virtual: bool, na: Any) -> dict[str, Any]:
+    if not virtual:
+        return record
+    for key in list(record):
+        if key in WALL_TIME_ONLY or key.removesuffix("_ms") in WALL_TIME_ONLY:
+            record[key] = na
+    return record
 
 
 def _ms(value: float | None) -> float | None:
@@ -75,7 +106,13 @@ def _clip(text: str, width: int) -> str:
 
 
 def format_timeline(timeline: Timeline) -> list[str]:
-    """The per-turn table and the p50/p95/max summary of one timeline."""
+    """The per-turn table and the p50/p95/max summary of one timeline (engine timings of a
+    virtual-time run as :data:`VIRTUAL_NA`)."""
+    virtual = is_virtual(timeline)
+
+    def cell(unit: str, key: str, value: float | None) -> str:
+        return "n/a" if virtual and key in WALL_TIME_ONLY else metric_cell(unit, value)
+
     header = ["turn", "start s", "end s", *(m.label for m in METRICS), "transcript"]
     rows = []
     for tm in timeline.metrics.turns:
@@ -83,7 +120,7 @@ def format_timeline(timeline: Timeline) -> list[str]:
             str(tm.turn),
             "—" if tm.start_audio_t is None else f"{tm.start_audio_t:.2f}",
             "—" if tm.end_audio_t is None else f"{tm.end_audio_t:.2f}",
-            *(metric_cell(m.unit, tm.value(m.key)) for m in METRICS),
+            *(cell(m.unit, m.key, tm.value(m.key)) for m in METRICS),
             _clip(tm.transcript, 40),
         ])
     lines = text_table(header, rows, left=(len(header) - 1,)) if rows else ["(no turns)"]
@@ -91,12 +128,20 @@ def format_timeline(timeline: Timeline) -> list[str]:
     srows = []
     for info in METRICS:
         s = timeline.metrics.summary[info.key]
+        if virtual and info.key in WALL_TIME_ONLY:
+            srows.append([info.label, str(s.count), VIRTUAL_NA, "", ""])
+            continue
         srows.append([info.label, str(s.count), *(metric_cell(info.unit, v) for v in (s.p50, s.p95, s.max))])
     for info in SEGMENTS:
         s = timeline.metrics.segment_summary[info.key]
+        if virtual and info.key in WALL_TIME_ONLY:
+            srows.append([info.label, str(s.count), VIRTUAL_NA, "", ""])
+            continue
         cells = (metric_cell("s", None if v is None else v / 1000.0) for v in (s.p50, s.p95, s.max))
         srows.append([info.label, str(s.count), *cells])
     lines.extend(text_table(["metric", "turns", "p50", "p95", "max"], srows, left=(0,)))
+    if virtual:
+        lines.append(f"(virtual time, --fast: engine timings are {VIRTUAL_NA}; they take no virtual time)")
     return lines
 
 
@@ -110,8 +155,10 @@ def report_data(recording: Recording, timelines: Sequence[Timeline], rows: Seque
             {
                 "id": timeline_letter(i),
                 "label": t.label,
-                "turns": [turn_record(tm) for tm in t.metrics.turns],
-                "summary": summary_record(t.metrics.summary, t.metrics.segment_summary),
+                "virtual_time": is_virtual(t),
+                "not_measured_in_virtual_time": sorted(WALL_TIME_ONLY) if is_virtual(t) else [],
+                "turns": [_hide_virtual(turn_record(tm), is_virtual(t), None) for tm in t.metrics.turns],
+                "summary": _hide_virtual(summary_record(t.metrics.summary, t.metrics.segment_summary), is_virtual(t), None),
                 "interruptions": [
                     {"t": x.t, "reason": x.reason, "turn": x.turn, "reply": x.reply, "latency_ms": _ms(x.latency)}
                     for x in t.metrics.interruptions
@@ -144,7 +191,8 @@ def report_csv(timelines: Sequence[Timeline]) -> str:
     writer.writeheader()
     for i, t in enumerate(timelines):
         for tm in t.metrics.turns:
-            writer.writerow({"timeline": timeline_letter(i), "config": t.label, **turn_record(tm)})
+            record = _hide_virtual(turn_record(tm), is_virtual(t), VIRTUAL_NA)
+            writer.writerow({"timeline": timeline_letter(i), "config": t.label, **record})
     return buf.getvalue()
 
 
