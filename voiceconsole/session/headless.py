@@ -11,7 +11,6 @@ from typing import TextIO
 from voiceconsole.config import Settings
 from voiceconsole.events import (
     EngineError,
-    EngineState,
     Event,
     SessionStarted,
     TtsFailed,
@@ -33,15 +32,8 @@ class SummaryPrinter:
         self.turns = 0
         self.replies = 0
         self.errors = 0
-        self.connecting: set[str] = set()
-        """Engines still opening their connection (a stop then cancels the wait)."""
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, EngineState):
-            if event.state == "connecting":
-                self.connecting.add(event.engine)
-            else:
-                self.connecting.discard(event.engine)
         if isinstance(event, SessionStarted):
             self._line(
                 f"session: stt={event.stt} tts={event.tts} responder={event.responder} mic={event.source} speaker={event.sink}"
@@ -83,10 +75,8 @@ async def run_headless_async(settings: Settings) -> int:
 
     def stop(reason: str) -> None:
         stopped.append(reason)
-        session.request_stop(reason)
-        # An engine still connecting does not look at stop requests: stop waiting for it (a
-        # second signal forces the stop at any moment, e.g. a server that never closes).
-        if summary.connecting or len(stopped) > 1:
+        session.request_stop(reason)  # an engine still connecting stops waiting too
+        if len(stopped) > 1:  # a second signal forces the stop (e.g. a server that never closes)
             run.cancel()
 
     for sig, reason in (

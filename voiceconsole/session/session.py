@@ -249,7 +249,8 @@ class Session:
         self.source.attach(self.emit)
         self.sink.attach(self.emit)
         try:
-            await self._start_engines()
+            if not await self._start_engines_unless_stopped():
+                return  # stopped while an engine was still connecting: shut down at once
             await self.sink.start(self.playback, self._speaker.on_progress)
             stages = [
                 asyncio.create_task(self._stt_stage.run(), name="vc-stt"),
@@ -278,6 +279,25 @@ class Session:
             await self._shutdown(stages, failure)
         if failure is not None:
             raise failure
+
+    async def _start_engines_unless_stopped(self) -> bool:
+        """Start the engines; False when a stop request came first (an engine still connecting
+        does not look at stop requests: Ctrl-C must work at every moment)."""
+        assert self._stop_event is not None
+        starting = asyncio.ensure_future(self._start_engines())
+        stopping = asyncio.ensure_future(self._stop_event.wait())
+        try:
+            await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not starting.done():
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+        if starting.cancelled():
+            return False
+        starting.result()  # an engine's failure is raised here
+        return True
 
     async def _start_engines(self) -> None:
         for role, engine in (("stt", self.stt), ("tts", self.tts)):
