@@ -23,7 +23,7 @@ from voiceconsole.serve.runner import WatchRun
 from voiceconsole.serve.tap import TapBackend
 from voiceconsole.ui.sessions import WatchConsoleApp
 
-LISTEN = "127.0.0.1:47917"
+LISTEN = "127.0.0.1:8765"
 TURNS = [
     (0.9, {"type": "turn.start"}),
     (1.6, {"type": "turn.update", "transcript": "all circuits"}),
@@ -43,7 +43,9 @@ def tapped_console() -> WatchConsoleApp:
     )
     run.hub.clock = lambda: clock
     run.hub.watch_in_thread = False  # the frames below are watched as they are fed
-    controller = WatchController(run)
+    controller = WatchController(
+        run, serve=False
+    )  # the sessions below are all there is
     turns = run.hub.open(
         parse_request(
             "/stt/turns/websocket?model=ink-2&encoding=pcm_s16le&sample_rate=16000", {}

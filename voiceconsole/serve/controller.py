@@ -70,8 +70,12 @@ class SelectedEvents:
 class WatchController:
     """What the console drives while ``tap`` or ``serve`` runs."""
 
-    def __init__(self, run: WatchRun) -> None:
+    def __init__(self, run: WatchRun, *, serve: bool = True) -> None:
+        """``serve=False``: listen nowhere; the sessions are those the caller opens on ``run.hub``
+        (scenes, snapshots, sessions fed from elsewhere)."""
         self.watch_run = run
+        self.serving = serve
+        self._idle_stop: asyncio.Event | None = None
         self.hub = run.hub
         self.selected: WatchSession | None = None
         self.on_switch: list[Callable[[WatchSession, list[Event]], None]] = []
@@ -157,6 +161,8 @@ class WatchController:
     def request_stop(self, reason: str) -> None:
         """Stop serving; :meth:`run` then closes every connection and returns."""
         self._stop_requested = True
+        if self._idle_stop is not None:
+            self._idle_stop.set()
         loop = self._server_loop
         if loop is not None:
             loop.call_soon_threadsafe(self.watch_run.request_stop)
@@ -164,6 +170,15 @@ class WatchController:
     async def run(self) -> None:
         """Serve on a thread of its own until stopped; re-raises its failure (e.g. the port is taken)."""
         self._ui_loop = asyncio.get_running_loop()
+        if not self.serving:
+            self._idle_stop = asyncio.Event()
+            self._running = True
+            try:
+                if not self._stop_requested:
+                    await self._idle_stop.wait()
+            finally:
+                self._running = False
+            return
         done = asyncio.Event()
         failure: list[Exception] = []
 
