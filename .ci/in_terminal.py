@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Run a command in a pseudo-terminal as a user would, for CI: wait for the console to draw
 (the alternate screen), press ``q``, and check that it exits 0 with the terminal restored.
 
@@ -19,7 +20,13 @@ ENTER_ALT = b"\x1b[?1049h"
 LEAVE_ALT = b"\x1b[?1049l"
 
 
-def read_until(fd: int, proc: subprocess.Popen[bytes], needle: bytes | None, timeout: float, echo: bool) -> bytes:
+def read_until(
+    fd: int,
+    proc: subprocess.Popen[bytes],
+    needle: bytes | None,
+    timeout: float,
+    echo: bool,
+) -> bytes:
     out = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -33,7 +40,9 @@ def read_until(fd: int, proc: subprocess.Popen[bytes], needle: bytes | None, tim
                 break
             out += chunk
             if echo and ENTER_ALT not in out:
-                sys.stdout.buffer.write(chunk)  # setup's own output, before the console draws
+                sys.stdout.buffer.write(
+                    chunk
+                )  # setup's own output, before the console draws
                 sys.stdout.flush()
             if needle is not None and needle in out:
                 break
@@ -44,18 +53,33 @@ def read_until(fd: int, proc: subprocess.Popen[bytes], needle: bytes | None, tim
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--ready-timeout", type=float, default=900.0, help="setup plus first paint, seconds")
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=900.0,
+        help="setup plus first paint, seconds",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     primary, secondary = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
-    proc = subprocess.Popen(command, stdin=secondary, stdout=secondary, stderr=secondary, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        command,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        start_new_session=True,
+    )
     os.close(secondary)
     try:
         seen = read_until(primary, proc, ENTER_ALT, args.ready_timeout, echo=True)
         if ENTER_ALT not in seen:
-            print(f"\nin_terminal: the console never drew (exit {proc.poll()}); last output:", file=sys.stderr)
+            print(
+                f"\nin_terminal: the console never drew (exit {proc.poll()}); last output:",
+                file=sys.stderr,
+            )
             print(seen[-3000:].decode("utf-8", "replace"), file=sys.stderr)
             return 1
         time.sleep(3.0)  # let it run a little: the demo streams its conversation
@@ -67,7 +91,10 @@ def main() -> int:
             proc.kill()
         os.close(primary)
     if code != 0 or LEAVE_ALT not in rest or b"Traceback" in seen + rest:
-        print(f"in_terminal: exit {code}, terminal restored: {LEAVE_ALT in rest}", file=sys.stderr)
+        print(
+            f"in_terminal: exit {code}, terminal restored: {LEAVE_ALT in rest}",
+            file=sys.stderr,
+        )
         print(rest[-3000:].decode("utf-8", "replace"), file=sys.stderr)
         return 1
     print("in_terminal: the console drew, quit on q and restored the terminal")

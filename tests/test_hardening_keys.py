@@ -25,7 +25,13 @@ LLM_KEY = "sk-proj-llm-8a1b2c3d4e5f60718293"
 
 def forms(secret: str) -> set[str]:
     """Every way ``secret`` can be written into text or a file."""
-    return {secret, secret.strip(), json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}
+    return {
+        secret,
+        secret.strip(),
+        json.dumps(secret)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
 
 
 def leaks(secret: str, *texts: str, files: tuple[Path, ...] = ()) -> list[str]:
@@ -35,7 +41,13 @@ def leaks(secret: str, *texts: str, files: tuple[Path, ...] = ()) -> list[str]:
         if any(n in text for n in needles):
             found.append(f"text {i}")
     for root in files:
-        paths = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+        paths = (
+            [root]
+            if root.is_file()
+            else [p for p in root.rglob("*") if p.is_file()]
+            if root.exists()
+            else []
+        )
         for path in paths:
             data = path.read_bytes()
             if any(n.encode() in data for n in needles):
@@ -51,17 +63,41 @@ def short_wav(tmp_path: Path) -> Path:
     return path
 
 
-async def run_against(server: CartesiaServer, tmp: Path, wav: Path, *extra: str, key: str = KEY,
-                      stt: str = "cartesia-turns", tts: str = "local") -> tuple[int, str, str, Path, Path]:
+async def run_against(
+    server: CartesiaServer,
+    tmp: Path,
+    wav: Path,
+    *extra: str,
+    key: str = KEY,
+    stt: str = "cartesia-turns",
+    tts: str = "local",
+) -> tuple[int, str, str, Path, Path]:
     events, record = tmp / "events.jsonl", tmp / "rec"
-    args = ["--no-ui", "--mic", str(wav), "--fast", "--speaker", "null", "--stt", stt, "--tts", tts,
-            "--events", str(events), "--record", str(record), *extra]
+    args = [
+        "--no-ui",
+        "--mic",
+        str(wav),
+        "--fast",
+        "--speaker",
+        "null",
+        "--stt",
+        stt,
+        "--tts",
+        tts,
+        "--events",
+        str(events),
+        "--record",
+        str(record),
+        *extra,
+    ]
     if "--stt-url" not in extra:
         args += ["--stt-url", server.url]
     if tts == "cartesia" and "--tts-url" not in extra:
         args += ["--tts-url", server.url, "--tts-sample-rate", "16000"]
     old = os.environ.get("OPENAI_API_KEY")
-    os.environ["OPENAI_API_KEY"] = LLM_KEY  # a second known secret: scrubbed wherever it shows
+    os.environ["OPENAI_API_KEY"] = (
+        LLM_KEY  # a second known secret: scrubbed wherever it shows
+    )
     try:
         code, out, err = await run_cli(*args, tmp=tmp, key=key)
     finally:
@@ -72,29 +108,43 @@ async def run_against(server: CartesiaServer, tmp: Path, wav: Path, *extra: str,
     return code, out, err, events, record
 
 
-def assert_no_leak(out: str, err: str, events: Path, record: Path, *secrets: str) -> None:
+def assert_no_leak(
+    out: str, err: str, events: Path, record: Path, *secrets: str
+) -> None:
     for secret in secrets or (KEY, LLM_KEY):
         assert leaks(secret, out, err, files=(events, record)) == [], secret
     assert "Traceback" not in err
 
 
-async def test_a_key_with_a_stray_carriage_return_is_malformed_not_unreachable(tmp_path: Path, short_wav: Path) -> None:
+async def test_a_key_with_a_stray_carriage_return_is_malformed_not_unreachable(
+    tmp_path: Path, short_wav: Path
+) -> None:
     async with CartesiaServer(api_key=KEY) as server:
-        code, out, err, events, record = await run_against(server, tmp_path, short_wav, key=KEY + "\r")
+        code, out, err, events, record = await run_against(
+            server, tmp_path, short_wav, key=KEY + "\r"
+        )
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "malformed" in lines[0] and "carriage return" in lines[0], err
+    assert (
+        len(lines) == 1 and "malformed" in lines[0] and "carriage return" in lines[0]
+    ), err
     assert "cannot reach" not in err and "network" not in err
     assert server.attempts == []  # nothing was sent
     assert_no_leak(out, err, events, record, KEY, KEY + "\r")
 
 
 @pytest.mark.parametrize("stray", [" ", "\n", "\t", "\x1b", "é", '"'])
-async def test_other_malformed_keys_are_refused_before_any_connection(tmp_path: Path, short_wav: Path, stray: str) -> None:
+async def test_other_malformed_keys_are_refused_before_any_connection(
+    tmp_path: Path, short_wav: Path, stray: str
+) -> None:
     bad = KEY[:10] + stray + KEY[10:]
     async with CartesiaServer(api_key=KEY) as server:
-        code, out, err, events, record = await run_against(server, tmp_path, short_wav, key=bad)
-    if stray == '"':  # a quote is a printable character: a valid header, refused by the server
+        code, out, err, events, record = await run_against(
+            server, tmp_path, short_wav, key=bad
+        )
+    if (
+        stray == '"'
+    ):  # a quote is a printable character: a valid header, refused by the server
         assert code == 1 and "refused" in err
     else:
         assert code == 2 and "malformed" in err and len(err.strip().splitlines()) == 1
@@ -102,8 +152,12 @@ async def test_other_malformed_keys_are_refused_before_any_connection(tmp_path: 
     assert_no_leak(out, err, events, record, bad)
 
 
-async def test_a_server_echoing_the_key_in_an_http_body_is_scrubbed(tmp_path: Path, short_wav: Path) -> None:
-    async with CartesiaServer(api_key=KEY, faults=[Fault(echo_key="body", echo_extra=" and " + LLM_KEY)]) as server:
+async def test_a_server_echoing_the_key_in_an_http_body_is_scrubbed(
+    tmp_path: Path, short_wav: Path
+) -> None:
+    async with CartesiaServer(
+        api_key=KEY, faults=[Fault(echo_key="body", echo_extra=" and " + LLM_KEY)]
+    ) as server:
         code, out, err, events, record = await run_against(server, tmp_path, short_wav)
     assert code == 1
     assert "HTTP 400" in err and "bad request for key ***" in err
@@ -111,41 +165,64 @@ async def test_a_server_echoing_the_key_in_an_http_body_is_scrubbed(tmp_path: Pa
 
 
 @pytest.mark.parametrize("where", ["error", "unknown", "close"])
-async def test_a_server_echoing_the_key_in_a_message_is_scrubbed(tmp_path: Path, short_wav: Path, where: str) -> None:
-    async with CartesiaServer(api_key=KEY, faults=[Fault(echo_key=where, echo_extra=" " + LLM_KEY)]) as server:
+async def test_a_server_echoing_the_key_in_a_message_is_scrubbed(
+    tmp_path: Path, short_wav: Path, where: str
+) -> None:
+    async with CartesiaServer(
+        api_key=KEY, faults=[Fault(echo_key=where, echo_extra=" " + LLM_KEY)]
+    ) as server:
         code, out, err, events, record = await run_against(server, tmp_path, short_wav)
     assert code == 0, err
     shown = [json.loads(line) for line in events.read_text().splitlines()]
-    texts = [e.get("message", "") + e.get("detail", "") for e in shown if e["type"].startswith("engine.")]
+    texts = [
+        e.get("message", "") + e.get("detail", "")
+        for e in shown
+        if e["type"].startswith("engine.")
+    ]
     assert any("***" in t for t in texts), texts  # the echo was seen, masked
     assert_no_leak(out, err, events, record)
     meta = json.loads((record / "meta.json").read_text())
     assert meta["complete"] is True and meta["settings"]["api_key"] == "set"
 
 
-async def test_sonic_echoing_the_key_is_scrubbed(tmp_path: Path, short_wav: Path) -> None:
+async def test_sonic_echoing_the_key_is_scrubbed(
+    tmp_path: Path, short_wav: Path
+) -> None:
     async with CartesiaServer(api_key=KEY, faults=[Fault(echo_key="error")]) as server:
-        code, out, err, events, record = await run_against(server, tmp_path, short_wav, stt="local", tts="cartesia")
+        code, out, err, events, record = await run_against(
+            server, tmp_path, short_wav, stt="local", tts="cartesia"
+        )
     assert code == 0, err
     assert_no_leak(out, err, events, record)
 
 
 @pytest.mark.parametrize(
     "url",
-    ["ws://127.0.0.1:{port}/?api_key={key}", "ws://127.0.0.1:{port}/?x={key}", "ws://127.0.0.1:{port}/?token=abc",
-     "ws://user:{key}@127.0.0.1:{port}", "ws://{key}@127.0.0.1:{port}"],
+    [
+        "ws://127.0.0.1:{port}/?api_key={key}",
+        "ws://127.0.0.1:{port}/?x={key}",
+        "ws://127.0.0.1:{port}/?token=abc",
+        "ws://user:{key}@127.0.0.1:{port}",
+        "ws://{key}@127.0.0.1:{port}",
+    ],
 )
-async def test_a_key_in_a_url_is_refused_before_anything_is_sent(tmp_path: Path, short_wav: Path, url: str) -> None:
+async def test_a_key_in_a_url_is_refused_before_anything_is_sent(
+    tmp_path: Path, short_wav: Path, url: str
+) -> None:
     async with CartesiaServer(api_key=KEY) as server:
         shown = url.format(port=server.port, key=KEY)
-        code, out, err, events, record = await run_against(server, tmp_path, short_wav, "--stt-url", shown)
+        code, out, err, events, record = await run_against(
+            server, tmp_path, short_wav, "--stt-url", shown
+        )
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "credentials" in err
     assert server.attempts == []
     assert_no_leak(out, err, events, record)
 
 
-async def test_a_normal_run_records_urls_without_credentials_and_no_key(tmp_path: Path, short_wav: Path) -> None:
+async def test_a_normal_run_records_urls_without_credentials_and_no_key(
+    tmp_path: Path, short_wav: Path
+) -> None:
     async with CartesiaServer(api_key=KEY) as server:
         code, out, err, events, record = await run_against(server, tmp_path, short_wav)
     assert code == 0, err
@@ -170,6 +247,12 @@ def test_log_records_are_scrubbed(tmp_path: Path) -> None:
     )
     import subprocess
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert "X-API-Key: ***" in out.stderr and "boom ***" in out.stderr
     assert leaks(KEY, out.stdout, out.stderr) == []

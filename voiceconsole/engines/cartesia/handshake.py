@@ -67,7 +67,11 @@ def status_error(exc: InvalidStatus, shown: str) -> ConnectError:
     detail = _body_detail(getattr(response, "body", b"") or b"")
     kind = status_disposition(status)
     if kind == "auth":
-        return AuthError(f"the Cartesia API key was refused (HTTP {status}){detail}", hint=AUTH_HINT, status=status)
+        return AuthError(
+            f"the Cartesia API key was refused (HTTP {status}){detail}",
+            hint=AUTH_HINT,
+            status=status,
+        )
     if kind == "rate_limited":
         retry_after = None
         with contextlib.suppress(AttributeError, TypeError):
@@ -79,7 +83,11 @@ def status_error(exc: InvalidStatus, shown: str) -> ConnectError:
             retry_after=retry_after,
         )
     if kind == "server":
-        return ServerError(f"server error at {shown} (HTTP {status}){detail}", hint="retrying with backoff", status=status)
+        return ServerError(
+            f"server error at {shown} (HTTP {status}){detail}",
+            hint="retrying with backoff",
+            status=status,
+        )
     return RejectedError(
         f"{shown} refused the connection (HTTP {status}){detail}",
         hint="check --stt-url / --tts-url, the model and the audio settings",
@@ -93,8 +101,14 @@ def closed_error(exc: ConnectionClosed, shown: str) -> ConnectError:
     code = rcvd.code if rcvd is not None else None
     reason = display_text(rcvd.reason if rcvd is not None else "", DETAIL_LIMIT)
     if close_disposition(code) == "fatal":
-        return RejectedError(f"{shown} closed the stream at once (close code {code}: {reason})", hint="check the model and audio settings")
-    return NetworkError(f"{shown} closed the stream at once (close code {code})", hint="retrying with backoff")
+        return RejectedError(
+            f"{shown} closed the stream at once (close code {code}: {reason})",
+            hint="check the model and audio settings",
+        )
+    return NetworkError(
+        f"{shown} closed the stream at once (close code {code})",
+        hint="retrying with backoff",
+    )
 
 
 GAVE_UP_HINTS = {
