@@ -313,3 +313,19 @@ async def test_client_close_code_reaches_upstream() -> None:
             await asyncio.sleep(0.05)
     assert upstream.connections[0].close_code == 4000
     assert watched.of(1, SessionStopped)[0].reason == "closed 4000: agent went away"
+
+
+async def test_a_plain_http_request_is_426_and_opens_nothing_upstream() -> None:
+    async with (
+        CartesiaServer(api_key=KEY) as upstream,
+        running(TapBackend(upstream.url)) as (tap, watched),
+    ):
+        reader, writer = await asyncio.open_connection("127.0.0.1", tap.port)
+        writer.write(
+            f"GET {TURNS_QUERY} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {KEY}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status = (await asyncio.wait_for(reader.readline(), 10)).decode()
+        writer.close()
+    assert status.startswith("HTTP/1.1 426")
+    assert upstream.attempts == [] and watched.events == []

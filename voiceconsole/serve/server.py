@@ -144,6 +144,16 @@ class EndpointServer:
             stream = parse_request(request.path, request.headers)
         except Refusal as refusal:
             return http_error(connection, refusal)
+        if "websocket" not in request.headers.get("Upgrade", "").lower():
+            # Not a websocket at all: refused before a backend opens anything for it.
+            refusal = Refusal(
+                426,
+                "upgrade_required",
+                f"{stream.path} is a websocket endpoint; connect with a websocket client",
+            )
+            response = http_error(connection, refusal)
+            response.headers["Upgrade"] = "websocket"
+            return response
         try:
             response = await self.backend.accept(connection, stream, request.headers)
         except Refusal as refusal:

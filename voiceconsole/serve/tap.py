@@ -103,8 +103,18 @@ class TapBackend:
                 "upstream_unreachable",
                 f"the upstream service could not be reached ({reason})",
             ) from None
-        self._pending[id(connection)] = upstream
+        key = id(connection)
+        self._pending[key] = upstream
+        # A client whose handshake fails after this never reaches run(): drop its upstream.
+        asyncio.get_running_loop().call_later(
+            self.open_timeout + 5.0, self._expire, key, upstream
+        )
         return None
+
+    def _expire(self, key: int, upstream: ClientConnection) -> None:
+        if self._pending.get(key) is upstream:
+            del self._pending[key]
+            upstream.transport.abort()
 
     async def run(
         self, connection: ServerConnection, request: StreamRequest, watch: WatchSession
