@@ -1,4 +1,4 @@
-"""The per-turn latency waterfall: the five segments in the metrics, in ``report --json/--csv``
+"""The per-turn latency waterfall: the six segments (LLM first token included) in the metrics, in ``report --json/--csv``
 (the CLI as a subprocess on recordings), and the console's waterfall screen (pilot)."""
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from voiceconsole.ui.waterfall import WaterfallScreen, WaterfallView
 # at 2.47 / 9.11 / 12.96 s, turn.end at 3.29 / 9.93 / 13.77, replies queued at 3.31 / 9.98 /
 # 13.80, requested 10 ms later, first audio 180 ms after the request, played 20 ms after that.
 EXPECTED = {
-    1: {"endpointing_ms": 820.0, "responder_ms": 20.0, "tts_first_audio_ms": 190.0, "playout_ms": 20.0, "voice_to_voice_ms": 1050.0},
-    2: {"endpointing_ms": 820.0, "responder_ms": 50.0, "tts_first_audio_ms": 190.0, "playout_ms": 20.0, "voice_to_voice_ms": 1080.0},
-    3: {"endpointing_ms": 810.0, "responder_ms": 30.0, "tts_first_audio_ms": 190.0, "playout_ms": 20.0, "voice_to_voice_ms": 1050.0},
+    1: {"endpointing_ms": 820.0, "llm_ms": None, "responder_ms": 20.0, "tts_first_audio_ms": 190.0, "playout_ms": 20.0, "voice_to_voice_ms": 1050.0},
+    2: {"endpointing_ms": 820.0, "llm_ms": None, "responder_ms": 50.0, "tts_first_audio_ms": 190.0, "playout_ms": 20.0, "voice_to_voice_ms": 1080.0},
+    3: {"endpointing_ms": 810.0, "llm_ms": None, "responder_ms": 30.0, "tts_first_audio_ms": 190.0, "playout_ms": 20.0, "voice_to_voice_ms": 1050.0},
 }
 
 
@@ -74,7 +74,7 @@ def test_segments_of_the_scripted_conversation() -> None:
     for tm in result.turns:
         assert tm.endpointing_ms == pytest.approx(tm.end_of_turn_delay * 1000)
         assert tm.responder_ms == pytest.approx(tm.responder_latency * 1000)
-        parts = [tm.segments()[k] for k in SEGMENT_KEYS[:4]]
+        parts = [tm.segments()[k] for k in SEGMENT_KEYS[:5] if k != "llm_ms"]  # no LLM: no segment
         assert tm.voice_to_voice_ms == pytest.approx(sum(parts))
     s = result.segment_summary
     assert set(s) == set(SEGMENT_KEYS)
@@ -87,15 +87,15 @@ def test_segments_of_the_scripted_conversation() -> None:
 def test_missing_segments_are_none_never_zero() -> None:
     t1, t2, t3 = compute_metrics(gaps()).turns
     assert t1.segments() == {
-        "endpointing_ms": None, "responder_ms": 100.0, "tts_first_audio_ms": 300.0, "playout_ms": 100.0,
+        "endpointing_ms": None, "llm_ms": None, "responder_ms": 100.0, "tts_first_audio_ms": 300.0, "playout_ms": 100.0,
         "voice_to_voice_ms": None,
     }
     assert t2.segments() == {
-        "endpointing_ms": 500.0, "responder_ms": 100.0, "tts_first_audio_ms": None, "playout_ms": None,
+        "endpointing_ms": 500.0, "llm_ms": None, "responder_ms": 100.0, "tts_first_audio_ms": None, "playout_ms": None,
         "voice_to_voice_ms": 1100.0,
     }
     assert t3.segments() == {
-        "endpointing_ms": 600.0, "responder_ms": None, "tts_first_audio_ms": None, "playout_ms": None,
+        "endpointing_ms": 600.0, "llm_ms": None, "responder_ms": None, "tts_first_audio_ms": None, "playout_ms": None,
         "voice_to_voice_ms": None,
     }
     summary = compute_metrics(gaps()).segment_summary
@@ -143,7 +143,7 @@ def test_report_json_and_csv_carry_the_segments_of_a_scripted_recording(tmp_path
     assert csv_out.returncode == 0, csv_out.stderr
     rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
     header = csv_out.stdout.splitlines()[0].split(",")
-    assert header[-6:] == [*SEGMENT_KEYS, "transcript"]
+    assert header[-7:] == [*SEGMENT_KEYS, "transcript"]
     by_turn = {int(r["turn"]): r for r in rows}
     assert by_turn[2]["voice_to_voice_ms"] == "1080.0" and by_turn[3]["endpointing_ms"] == "810.0"
     assert by_turn[11]["tts_first_audio_ms"] == "" and by_turn[12]["responder_ms"] == ""
@@ -182,7 +182,7 @@ def test_report_of_a_real_recording_has_consistent_segments(speech_recording: Pa
         assert t["endpointing_ms"] == t["end_of_turn_delay_ms"]
         assert t["responder_ms"] == t["responder_latency_ms"]
         assert t["voice_to_voice_ms"] == pytest.approx(t["endpointing_ms"] + t["response_latency_ms"], abs=0.2)
-        parts = [t[k] for k in SEGMENT_KEYS[:4]]
+        parts = [t[k] for k in SEGMENT_KEYS[:5] if k != "llm_ms"]
         assert t["voice_to_voice_ms"] == pytest.approx(sum(parts), abs=0.3)
     text = cli("report", str(speech_recording))
     assert "voice→voice" in text.stdout and "endpointing" in text.stdout
@@ -209,10 +209,10 @@ async def test_w_opens_the_waterfall_with_the_turns_and_escape_closes_it() -> No
         assert isinstance(app.screen, WaterfallScreen)
         await pilot.pause(0.3)  # the screen's first check titles the box
         lines = view_text(app.screen.query_one(WaterfallView))
-        rows = {n: line.split()[-5:] for n, line in turn_lines(lines).items()}
-        assert rows == {str(n): [f"{v:.0f}" for v in e.values()] for n, e in EXPECTED.items()}
+        rows = {n: line.split()[-6:] for n, line in turn_lines(lines).items()}
+        assert rows == {str(n): ["—" if v is None else f"{v:.0f}" for v in e.values()] for n, e in EXPECTED.items()}
         p50 = next(line for line in lines if line.startswith("p50"))
-        assert p50.split()[-5:] == ["820", "30", "190", "20", "1050"]
+        assert p50.split()[-6:] == ["820", "—", "30", "190", "20", "1050"]
         assert any("1000" in line for line in lines)  # the shared ms axis
         assert app.screen.query_one("#waterfall-box").border_title == "latency waterfall · last 3 of 3 turns"
         await pilot.press("escape")
@@ -237,8 +237,8 @@ async def test_the_open_waterfall_follows_new_turns() -> None:
         await pilot.pause(0.5)  # the screen checks the metrics' version a few times a second
         lines = view_text(view)
         row = turn_lines(lines)["11"]
-        assert row.split()[-5:] == ["500", "100", "—", "—", "1100"]
-        bar = row[9 : -30]
+        assert row.split()[-6:] == ["500", "—", "100", "—", "—", "1100"]
+        bar = row[9:-36]
         assert "·" in bar and bar.strip(" ·") == ""  # known segments are blank cells painted by colour
         assert list(turn_lines(lines)) == ["1", "2", "3", "11"]
 
@@ -266,9 +266,9 @@ async def test_missing_segments_are_drawn_as_missing() -> None:
         await pilot.pause()
         view = app.screen.query_one(WaterfallView)
         lines = turn_lines(view_text(view))
-        assert lines["1"].split()[-5:] == ["—", "100", "300", "100", "—"]
+        assert lines["1"].split()[-6:] == ["—", "—", "100", "300", "100", "—"]
         assert lines["1"][9] == "·"  # no speech stop: the bar starts at turn.end after a gap
-        assert lines["3"].split()[-5:] == ["600", "—", "—", "—", "—"]
+        assert lines["3"].split()[-6:] == ["600", "—", "—", "—", "—", "—"]
         assert "···" in lines["3"]  # one dot for each segment after turn.end
         styles = {seg.style.bgcolor for seg in view.render_lines(Region(0, 2, view.size.width, 1))[0]}
         assert len(styles - {view.rich_style.bgcolor}) == 3  # turn 1: responder, TTS, playout colours

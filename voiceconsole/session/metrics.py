@@ -37,12 +37,17 @@ The metrics (names follow what Pipecat and LiveKit users know)
 Latency segments (the waterfall; milliseconds, ``None`` when a segment's events are missing)
 ----------------------------------------------------------------------------------------------
 One stacked bar per turn, from the user's last word to the first reply sample played. The four
-segments join end to end, so when all are there they add up to ``voice_to_voice_ms``:
+segments join end to end, so when all are there they add up to ``voice_to_voice_ms`` (``llm_ms``
+counted from zero when negative). LLM metrics (TTFT, speculation) are in :mod:`.llm_metrics`:
 
 ``endpointing_ms``        reference-VAD speech stop -> ``turn.end`` (audio time; the same gap as
                           ``end_of_turn_delay``).
-``responder_ms``          ``turn.end`` -> ``tts.queued`` of the turn's reply: the reply text is
-                          ready (``responder_latency``).
+``llm_ms``                ``turn.end`` -> the first token of the LLM request that answered the
+                          turn (``--responder llm``); negative when a speculative request had
+                          its first token before the turn ended (drawn as zero width).
+``responder_ms``          ``turn.end`` (or that first token, if later) -> ``tts.queued`` of the
+                          turn's reply: the reply text is ready (``responder_latency`` without
+                          an LLM).
 ``tts_first_audio_ms``    ``tts.queued`` -> ``tts.first_audio`` of that reply: any wait in the TTS
                           queue, then the engine's time to first audio (``tts.request_sent`` ->
                           ``tts.first_audio`` alone is ``tts_ttfa``).
@@ -71,6 +76,12 @@ from itertools import islice
 from voiceconsole.events import (
     Event,
     InterruptCommand,
+    LlmCancelled,
+    LlmCommitted,
+    LlmDone,
+    LlmFailed,
+    LlmFirstToken,
+    LlmRequest,
     PlaybackFinished,
     PlaybackInterrupted,
     PlaybackStarted,
@@ -83,7 +94,10 @@ from voiceconsole.events import (
     TurnResume,
     TurnStart,
 )
+from voiceconsole.session.llm_metrics import LlmMetricsBuilder, LlmStats
 from voiceconsole.session.summary import (
+    LLM_METRIC_KEYS,
+    LLM_METRICS,
     METRIC_KEYS,
     METRICS,
     SEGMENT_KEYS,
@@ -95,84 +109,7 @@ from voiceconsole.session.summary import (
     percentile,
     summarize_values,
 )
-
-
-def _gap_ms(start: float | None, end: float | None) -> float | None:
-    """``end - start`` in milliseconds (to the microsecond, so float noise does not show)."""
-    if start is None or end is None:
-        return None
-    return round((end - start) * 1000.0, 3)
-
-
-@dataclass
-class TurnMetrics:
-    """Timings of one user turn and its reply. ``None`` where the turn has no such thing."""
-
-    turn: int
-    transcript: str = ""
-    ended: bool = False
-    start_t: float | None = None
-    start_audio_t: float | None = None
-    end_t: float | None = None
-    end_audio_t: float | None = None
-    speech_stop_audio_t: float | None = None
-    eager_end_audio_t: float | None = None
-    """Audio time of the eager end that stood (``None`` if the last one was resumed)."""
-    eager_ends: int = 0
-    resumes: int = 0
-    reply: int | None = None
-    eager_end_delay: float | None = None
-    end_of_turn_delay: float | None = None
-    eager_to_end: float | None = None
-    responder_latency: float | None = None
-    response_latency: float | None = None
-    tts_ttfa: float | None = None
-    barge_in_latency: float | None = None
-    reply_queued_t: float | None = None
-    """Session time the turn's reply was queued (``tts.queued``)."""
-    first_audio_t: float | None = None
-    """Session time the turn's reply had its first TTS audio (``tts.first_audio``)."""
-    playback_start_t: float | None = None
-    """Session time the turn's reply started playing (``playback.start``)."""
-
-    def value(self, key: str) -> float | None:
-        """A metric by key (``resumes`` only once the turn has ended)."""
-        if key == "resumes":
-            return float(self.resumes) if self.ended else None
-        return getattr(self, key)
-
-    # --- latency segments (ms; see the module docstring) ------------------------------------
-
-    @property
-    def endpointing_ms(self) -> float | None:
-        """Reference-VAD speech stop -> ``turn.end`` in ms (audio time)."""
-        return _gap_ms(self.speech_stop_audio_t, self.end_audio_t if self.end_of_turn_delay is not None else None)
-
-    @property
-    def responder_ms(self) -> float | None:
-        """``turn.end`` -> ``tts.queued`` of the turn's reply in ms."""
-        return _gap_ms(self.end_t, self.reply_queued_t)
-
-    @property
-    def tts_first_audio_ms(self) -> float | None:
-        """``tts.queued`` -> ``tts.first_audio`` of the turn's reply in ms."""
-        return _gap_ms(self.reply_queued_t, self.first_audio_t)
-
-    @property
-    def playout_ms(self) -> float | None:
-        """``tts.first_audio`` -> ``playback.start`` of the turn's reply in ms."""
-        return _gap_ms(self.first_audio_t, self.playback_start_t)
-
-    @property
-    def voice_to_voice_ms(self) -> float | None:
-        """Speech stop -> ``playback.start`` in ms: endpointing plus ``turn.end`` -> playback start."""
-        endpointing = self.endpointing_ms
-        rest = _gap_ms(self.end_t, self.playback_start_t)
-        return None if endpointing is None or rest is None else round(endpointing + rest, 3)
-
-    def segments(self) -> dict[str, float | None]:
-        """The five latency segments by key (:data:`SEGMENT_KEYS`), in ms or ``None``."""
-        return {key: getattr(self, key) for key in SEGMENT_KEYS}
+from voiceconsole.session.turn_metrics import TurnMetrics
 
 
 @dataclass(frozen=True)
@@ -197,6 +134,8 @@ class SessionMetrics:
     summary: dict[str, MetricSummary] = field(default_factory=dict)
     segment_summary: dict[str, MetricSummary] = field(default_factory=dict)
     """p50/p95/max/mean of each latency segment (:data:`SEGMENT_KEYS`, in ms)."""
+    llm: LlmStats = field(default_factory=LlmStats)
+    """The LLM responder's totals (all zero without one)."""
 
 
 def summarize(turns: Iterable[TurnMetrics], keys: Sequence[str] = METRIC_KEYS) -> dict[str, MetricSummary]:
@@ -229,6 +168,7 @@ class MetricsBuilder:
         self._current_turn: int | None = None
         self.ended_turns = 0
         """How many turns have ended."""
+        self.llm = LlmMetricsBuilder()
         self.version = 0
         """Bumped whenever a metric may have changed (the UI compares it with what it drew)."""
 
@@ -308,16 +248,19 @@ class MetricsBuilder:
             seen = seen or prev.turn == number
         return None
 
+    def _on_llm(self, e: Event) -> None:
+        self.llm.add(e, self._turns)
+
     def _on_queued(self, e: TtsQueued) -> None:
+        self.llm.add(e, self._turns)
         # The same number queued again takes the new one's details.
         self._replies[e.reply] = _Reply(e.turn, e.t)
         tm = self._turns.get(e.turn) if e.turn is not None else None
-        if tm is not None:
-            if tm.reply is None:
-                tm.reply = e.reply
-                tm.reply_queued_t = e.t
-                if tm.end_t is not None:
-                    tm.responder_latency = e.t - tm.end_t
+        if tm is not None and tm.reply is None:
+            tm.reply = e.reply
+            tm.reply_queued_t = e.t
+            if tm.end_t is not None:
+                tm.responder_latency = e.t - tm.end_t
 
     def _reply_turn(self, reply: int) -> TurnMetrics | None:
         info = self._replies.get(reply)
@@ -327,6 +270,7 @@ class MetricsBuilder:
         return tm if tm is not None and tm.reply == reply else None
 
     def _on_request(self, e: TtsRequestSent) -> None:
+        self.llm.add(e, self._turns)
         info = self._replies.get(e.reply)
         if info is not None:
             info.request_t = e.t
@@ -396,11 +340,15 @@ class MetricsBuilder:
         """p50/p95/max/mean of each latency segment (ms) over the turns that have it."""
         return summarize(self._turns.values(), SEGMENT_KEYS)
 
+    def llm_summary(self) -> dict[str, MetricSummary]:
+        """p50/p95/max/mean of the LLM metrics (:data:`LLM_METRIC_KEYS`) over every turn."""
+        return summarize(self._turns.values(), LLM_METRIC_KEYS)
+
     def result(self) -> SessionMetrics:
         """Turns, interruptions, summary and the latency segments' summary."""
         turns = self.turns()
         return SessionMetrics(
-            turns, list(self.interruptions), summarize(turns), summarize(turns, SEGMENT_KEYS)
+            turns, list(self.interruptions), summarize(turns), summarize(turns, SEGMENT_KEYS), self.llm.stats
         )
 
 
@@ -417,6 +365,7 @@ _HANDLERS = {
     PlaybackInterrupted: MetricsBuilder._on_playback_interrupt,
     PlaybackFinished: MetricsBuilder._on_playback_finish,
     InterruptCommand: MetricsBuilder._on_interrupt,
+    **{kind: MetricsBuilder._on_llm for kind in (LlmRequest, LlmFirstToken, LlmCommitted, LlmCancelled, LlmDone, LlmFailed)},
 }
 
 
@@ -438,12 +387,15 @@ def turn_metrics(events: Iterable[Event]) -> list[TurnMetrics]:
 
 
 __all__ = [
+    "LLM_METRICS",
+    "LLM_METRIC_KEYS",
     "METRICS",
     "METRIC_KEYS",
     "SEGMENTS",
     "SEGMENT_KEYS",
     "STACKED_SEGMENT_KEYS",
     "Interruption",
+    "LlmStats",
     "MetricInfo",
     "MetricSummary",
     "MetricsBuilder",

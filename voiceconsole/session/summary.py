@@ -31,8 +31,17 @@ METRICS: tuple[MetricInfo, ...] = (
 
 METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
 
+LLM_METRICS: tuple[MetricInfo, ...] = (
+    MetricInfo("llm_ttft", "LLM TTFT"),
+    MetricInfo("llm_saved", "spec saved"),
+)
+"""Per-turn metrics of the LLM responder (shown when the session has LLM requests)."""
+
+LLM_METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in LLM_METRICS)
+
 SEGMENTS: tuple[MetricInfo, ...] = (
     MetricInfo("endpointing_ms", "endpointing", unit="ms"),
+    MetricInfo("llm_ms", "LLM first token", unit="ms"),
     MetricInfo("responder_ms", "responder", unit="ms"),
     MetricInfo("tts_first_audio_ms", "TTS first audio", unit="ms"),
     MetricInfo("playout_ms", "playout", unit="ms"),
@@ -41,7 +50,7 @@ SEGMENTS: tuple[MetricInfo, ...] = (
 """The per-turn latency segments (milliseconds), in waterfall order; the last is their total."""
 
 SEGMENT_KEYS: tuple[str, ...] = tuple(m.key for m in SEGMENTS)
-STACKED_SEGMENT_KEYS: tuple[str, ...] = SEGMENT_KEYS[:4]
+STACKED_SEGMENT_KEYS: tuple[str, ...] = SEGMENT_KEYS[:5]
 """The segments that join end to end (``voice_to_voice_ms`` spans them)."""
 
 
@@ -88,6 +97,8 @@ def format_ms(seconds: float | None, *, signed: bool = False) -> str:
 
 
 __all__ = [
+    "LLM_METRICS",
+    "LLM_METRIC_KEYS",
     "METRICS",
     "METRIC_KEYS",
     "SEGMENTS",

@@ -1,4 +1,8 @@
-"""The turn metrics panel: the latest turn's timings beside p50/p95 (and max) of the session."""
+"""The turn metrics panel: the latest turn's timings beside p50/p95 (and max) of the session.
+
+With the LLM responder it grows three rows: LLM time to first token, the ms speculation saved on
+a committed eager guess, and the session's speculation hit rate with its wasted calls and
+tokens."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from voiceconsole.session.metrics import METRICS, MetricsBuilder
+from voiceconsole.session.metrics import LLM_METRICS, METRICS, MetricsBuilder
 from voiceconsole.ui.cells import CellRow, ComponentStyles
 
 
@@ -23,7 +27,11 @@ class MetricsTable(ComponentStyles, Widget, can_focus=False):
         self._lines: list[CellRow] = []
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(METRICS) + 2
+        return self._row_count()
+
+    def _row_count(self) -> int:
+        llm_rows = len(LLM_METRICS) + 1 if self.metrics.llm.stats.requests else 0
+        return len(METRICS) + 2 + llm_rows
 
     def show(self, metrics: MetricsBuilder) -> None:
         """Show another session's metrics (a replay seeking backwards)."""
@@ -37,6 +45,9 @@ class MetricsTable(ComponentStyles, Widget, can_focus=False):
             return
         self._drawn = (self.metrics.version, width)
         before, self._lines = self._lines, self._render_rows(width)
+        if len(before) != len(self._lines):
+            self.refresh(layout=True)  # the LLM rows appeared (or a new session has none)
+            return
         for y, row in enumerate(self._lines):
             old = before[y] if y < len(before) else None
             if row.changed_span(old) is not None:
@@ -69,7 +80,12 @@ class MetricsTable(ComponentStyles, Widget, can_focus=False):
         for i, name in enumerate(cols):
             header.text(11 + i * 6, f"{name:>5}", self.style_of("header"))
         rows = [title, header]
-        for info in METRICS:
+        infos = list(METRICS)
+        stats = self.metrics.llm.stats
+        if stats.requests:
+            summary = {**summary, **self.metrics.llm_summary()}
+            infos += LLM_METRICS
+        for info in infos:
             row = CellRow(width, base)
             row.text(0, info.label[:10], self.style_of("label"))
             s = summary[info.key]
@@ -79,6 +95,14 @@ class MetricsTable(ComponentStyles, Widget, can_focus=False):
             for i, value in enumerate(values):
                 text = "—" if value is None else (f"{value:.0f}" if info.unit == "count" else f"{value * 1000:.0f}")
                 row.text(11 + i * 6, f"{text:>5}", self.style_of("none" if value is None else "value"))
+            rows.append(row)
+        if stats.requests:
+            row = CellRow(width, base)
+            row.text(0, "spec hit", self.style_of("label"))
+            rate = "—" if stats.hit_rate is None else f"{stats.hit_rate * 100:.0f}%"
+            row.text(11, f"{rate:>4} {stats.hits}/{stats.speculative}", self.style_of("value"))
+            # Wasted speculative calls and their tokens.
+            row.text(21, f"waste {stats.wasted_calls}:{stats.wasted_tokens}t"[: max(0, width - 21)], self.style_of("header"))
             rows.append(row)
         return rows
 

@@ -1,8 +1,8 @@
 """The per-turn latency waterfall: one stacked bar per turn, from the user's last word to the
 first reply sample played, on a shared millisecond axis, with p50/p95 rows.
 
-The segments are :data:`voiceconsole.session.metrics.SEGMENTS` (endpointing, responder, TTS first
-audio, playout; voice→voice is their total). Each turn's bar is laid out from its anchors: the
+The segments are :data:`voiceconsole.session.metrics.SEGMENTS` (endpointing, LLM first token,
+responder, TTS first audio, playout; voice→voice is their total). Each turn's bar is laid out from its anchors: the
 reference VAD's speech stop is 0 ms, ``turn.end`` sits at the endpointing delay, and the reply's
 ``tts.queued``, ``tts.first_audio`` and ``playback.start`` sit at their session-clock distance
 from ``turn.end``. A segment whose events are missing is drawn as ``·`` (spanning the gap to the
@@ -43,6 +43,7 @@ from voiceconsole.ui.model import ConsoleModel
 
 SEGMENT_STYLES: dict[str, str] = {
     "endpointing_ms": "endpointing",
+    "llm_ms": "llm",
     "responder_ms": "responder",
     "tts_first_audio_ms": "tts-first-audio",
     "playout_ms": "playout",
@@ -51,6 +52,7 @@ SEGMENT_STYLES: dict[str, str] = {
 
 COLUMN_HEADS: dict[str, str] = {
     "endpointing_ms": "endpt",
+    "llm_ms": "llm",
     "responder_ms": "resp",
     "tts_first_audio_ms": "tts",
     "playout_ms": "play",
@@ -80,7 +82,8 @@ class BarRow:
     values: dict[str, float | None]
     """Every segment of :data:`SEGMENTS` in ms (``None``: missing)."""
     bounds: tuple[float | None, ...]
-    """The five anchors in ms from the speech stop: stop, end, queued, first audio, playback."""
+    """The six anchors in ms from the speech stop: stop, end, LLM first token, queued, first
+    audio, playback."""
     lead_gap: bool = False
     """The first anchor (speech stop) is unknown: the bar starts at ``turn.end`` after a gap."""
 
@@ -101,9 +104,13 @@ def turn_row(tm: TurnMetrics) -> BarRow:
             return None
         return origin + (t - tm.end_t) * 1000.0
 
+    # Without an LLM (or with one that was ahead of turn.end) its segment is empty: the anchor
+    # sits at turn.end.
+    llm_t = tm.end_t if tm.llm_first_token_t is None or tm.end_t is None else max(tm.end_t, tm.llm_first_token_t)
     bounds = (
         0.0 if endpointing is not None else None,
         origin if tm.end_t is not None else None,
+        at(llm_t),
         at(tm.reply_queued_t),
         at(tm.first_audio_t),
         at(tm.playback_start_t),
@@ -120,6 +127,8 @@ def summary_row(label: str, summary: dict[str, MetricSummary], pick: Callable[[M
     at: float | None = 0.0
     for key in STACKED_SEGMENT_KEYS:
         value = values[key]
+        if key == "llm_ms":  # no LLM: an empty segment; ahead of turn.end: zero width
+            value = 0.0 if value is None else max(0.0, value)
         at = None if value is None or at is None else at + value
         bounds.append(at)
     return BarRow(label, values, _monotonic(tuple(bounds)))
@@ -152,6 +161,7 @@ class WaterfallView(ComponentStyles, Widget, can_focus=False):
     STYLE_PREFIX = "waterfall"
     COMPONENT_CLASSES = {
         "waterfall--endpointing",
+        "waterfall--llm",
         "waterfall--responder",
         "waterfall--tts-first-audio",
         "waterfall--playout",
@@ -166,6 +176,7 @@ class WaterfallView(ComponentStyles, Widget, can_focus=False):
     DEFAULT_CSS = """
     WaterfallView { height: auto; max-height: 100%; background: $surface; }
     WaterfallView > .waterfall--endpointing { color: $vc-end; background: $vc-end; }
+    WaterfallView > .waterfall--llm { color: $vc-eager; background: $vc-eager; }
     WaterfallView > .waterfall--responder { color: $vc-resume; background: $vc-resume; }
     WaterfallView > .waterfall--tts-first-audio { color: $vc-reply; background: $vc-reply; }
     WaterfallView > .waterfall--playout { color: $vc-heard; background: $vc-heard; }
@@ -254,7 +265,7 @@ class WaterfallView(ComponentStyles, Widget, can_focus=False):
     def _legend(self, width: int) -> CellRow:
         row = CellRow(width, self.base_style)
         col = 0
-        for info in SEGMENTS[:4]:
+        for info in SEGMENTS[: len(STACKED_SEGMENT_KEYS)]:
             row.text(col, BAR, self.style_of(SEGMENT_STYLES[info.key]))  # a swatch
             row.text(col + 2, info.label, self.style_of("value"))
             col += len(info.label) + 4
