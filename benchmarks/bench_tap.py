@@ -8,7 +8,8 @@
   direct one next to it); target p99 <= 1 ms.
 - **CPU per audio second** of a proxied STT stream: ``voiceconsole tap --no-ui`` as its own
   process forwards the speech clip (about 30 s of it, sent as fast as it goes) to a server that
-  answers a turn message per second of audio; the tap process's CPU seconds / audio seconds.
+  answers a turn message per second of audio; the tap process's CPU seconds (read once its
+  watcher has caught up) / audio seconds.
 - **Concurrent serve sessions that keep real time**: ``voiceconsole serve --no-ui`` as its own
   process; N agents each stream speech at real time (100 ms every 100 ms), then ``close``; a
   session keeps real time when the server answers the close within 1 s of the last frame (its
@@ -167,6 +168,19 @@ async def _turns_sink(ws) -> None:  # type: ignore[no-untyped-def]
             await ws.close(1000, "bye")
 
 
+async def _settled_cpu(pid: int, before: float) -> float:
+    """The process's CPU seconds once its watcher has caught up (no CPU used for 1 s)."""
+    last, still = process_cpu_seconds(pid) or before, 0
+    for _ in range(300):
+        await asyncio.sleep(0.2)
+        now = process_cpu_seconds(pid) or last
+        still = still + 1 if now - last < 0.005 else 0
+        last = now
+        if still >= 5:
+            break
+    return last
+
+
 async def _tap_cpu(seconds: float) -> float:
     from websockets.asyncio.client import connect
     from websockets.asyncio.server import serve
@@ -193,7 +207,7 @@ async def _tap_cpu(seconds: float) -> float:
                     await ws.send(pcm[i : i + CHUNK])
                 await ws.send('{"type":"close"}')
                 await asyncio.wait_for(reader, 60)
-                after = process_cpu_seconds(proc.pid) or before
+                after = await _settled_cpu(proc.pid, before)
         finally:
             await _stop(proc)
     return (after - before) / seconds
