@@ -341,6 +341,18 @@ def test_a_conversation_through_the_cli_ends_with_the_streamed_replies_and_never
             assert KEY.encode() not in path.read_bytes(), path
     meta = json.loads((record / "meta.json").read_text())
     assert KEY not in json.dumps(meta)
+    # The report carries the LLM metrics of the recording.
+    report = run_cli("report", str(record), "--json")
+    assert report.returncode == 0, report.stderr
+    llm = json.loads(report.stdout)["timelines"][0]["llm"]
+    cancels = of(events, LlmCancelled)
+    assert llm["requests"] == len(of(events, LlmRequest))
+    assert llm["hits"] == len([e for e in events if e.type == "llm.commit"])
+    assert llm["wasted_calls"] == len([c for c in cancels if c.speculative])
+    assert llm["wasted_tokens"] == sum(c.tokens for c in cancels if c.speculative)
+    assert llm["saved_p50_ms"] is None  # a --fast run takes no time: not a measurement
+    text = run_cli("report", str(record)).stdout
+    assert f"speculation: hits {llm['hits']}/{llm['speculative']}" in text
 
 
 def test_missing_openai_package_is_one_line_with_the_pip_command() -> None:

@@ -20,20 +20,24 @@ from voiceconsole.commands.tables import metric_cell, text_table
 from voiceconsole.commands.through import THROUGH_HELP, split_through
 from voiceconsole.session.compare import ComparisonRow, Timeline, timeline_letter
 from voiceconsole.session.metrics import (
+    LLM_METRICS,
     METRICS,
     SEGMENT_KEYS,
     SEGMENTS,
+    LlmStats,
     MetricSummary,
     TurnMetrics,
 )
 from voiceconsole.session.recording import Recording
 
-_TURN_COLUMNS = ("turn", "start_s", "end_s", *(m.key for m in METRICS), *SEGMENT_KEYS, "transcript")
+_TURN_COLUMNS = (
+    "turn", "start_s", "end_s", *(m.key for m in METRICS), *(m.key for m in LLM_METRICS), *SEGMENT_KEYS, "transcript"
+)
 
 VIRTUAL_NA = "n/a (virtual time)"
 WALL_TIME_ONLY = frozenset(
     {"responder_latency", "response_latency", "tts_ttfa", "barge_in_latency", "responder_ms", "tts_first_audio_ms",
-     "voice_to_voice_ms"}
+     "voice_to_voice_ms", "llm_ttft", "llm_saved", "llm_ms"}
 )
 """Timings made of engine work (responder, TTS, barge-in): engine work takes no virtual time, so
 in a ``--fast`` run they would read 0 ms. They are reported as :data:`VIRTUAL_NA` there."""
@@ -74,6 +78,8 @@ def turn_record(tm: TurnMetrics) -> dict[str, Any]:
             out[info.key] = None if value is None else int(value)
         else:
             out[f"{info.key}_ms"] = _ms(value)
+    for info in LLM_METRICS:
+        out[f"{info.key}_ms"] = _ms(tm.value(info.key))
     for key, value in tm.segments().items():
         out[key] = None if value is None else round(value, 1)
     out["transcript"] = tm.transcript
@@ -140,9 +146,34 @@ def format_timeline(timeline: Timeline) -> list[str]:
         cells = (metric_cell("s", None if v is None else v / 1000.0) for v in (s.p50, s.p95, s.max))
         srows.append([info.label, str(s.count), *cells])
     lines.extend(text_table(["metric", "turns", "p50", "p95", "max"], srows, left=(0,)))
+    lines.extend(format_llm(timeline.metrics.llm, virtual))
     if virtual:
         lines.append(f"(virtual time, --fast: engine timings are {VIRTUAL_NA}; they take no virtual time)")
     return lines
+
+
+def format_llm(stats: LlmStats, virtual: bool) -> list[str]:
+    """The LLM responder's totals (nothing without LLM requests)."""
+    if not stats.requests:
+        return []
+    rate = "—" if stats.hit_rate is None else f"{stats.hit_rate * 100:.0f} %"
+    saved = VIRTUAL_NA if virtual else metric_cell("s", None if stats.saved_p50_ms is None else stats.saved_p50_ms / 1000)
+    return [
+        "",
+        f"LLM: {stats.requests} requests ({stats.speculative} speculative), {stats.tokens} tokens, {stats.failed} failed",
+        (
+            f"speculation: hits {stats.hits}/{stats.speculative} ({rate}), saved p50 {saved} per hit, "
+            f"wasted {stats.wasted_calls} calls / {stats.wasted_tokens} tokens"
+        ),
+    ]
+
+
+def llm_record(stats: LlmStats, virtual: bool) -> dict[str, Any]:
+    """The LLM totals as JSON; the timings (ms saved, overhead) are null in virtual time."""
+    record = stats.as_dict()
+    if virtual:
+        record["saved_p50_ms"] = record["overhead_p95_ms"] = None
+    return record
 
 
 def report_data(recording: Recording, timelines: Sequence[Timeline], rows: Sequence[ComparisonRow] | None) -> dict[str, Any]:
@@ -159,6 +190,7 @@ def report_data(recording: Recording, timelines: Sequence[Timeline], rows: Seque
                 "not_measured_in_virtual_time": sorted(WALL_TIME_ONLY) if is_virtual(t) else [],
                 "turns": [_hide_virtual(turn_record(tm), is_virtual(t), None) for tm in t.metrics.turns],
                 "summary": _hide_virtual(summary_record(t.metrics.summary, t.metrics.segment_summary), is_virtual(t), None),
+                "llm": llm_record(t.metrics.llm, is_virtual(t)),
                 "interruptions": [
                     {"t": x.t, "reason": x.reason, "turn": x.turn, "reply": x.reply, "latency_ms": _ms(x.latency)}
                     for x in t.metrics.interruptions
