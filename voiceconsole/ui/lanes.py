@@ -18,6 +18,7 @@ from rich.style import Style
 from voiceconsole.ui.cells import CellRow
 from voiceconsole.ui.entries import Mark, ReplyEntry, TurnEntry
 from voiceconsole.ui.levels import LevelTrack
+from voiceconsole.ui.llm_lane import LLM_HELP, draw_llm
 from voiceconsole.ui.model import ConsoleModel
 from voiceconsole.ui.signal import SignalColumn
 
@@ -417,11 +418,26 @@ class SilenceLane(Lane):
                 cells.put(i, spark(ms / rule.end_ms), zone)
 
 
+class LlmLane(Lane):
+    """The LLM responder's requests: speculative ones apart, wasted ones marked (drawn by
+    :func:`voiceconsole.ui.llm_lane.draw_llm`); empty without an LLM."""
+
+    name = "llm"
+    label = "llm"
+    help = LLM_HELP
+    aspects = ("llm",)
+    follows_now = True
+    labelled = True
+
+    def draw(self, cells: CellRow, win: Window, model: ConsoleModel, style: StyleOf) -> None:
+        draw_llm(cells, win, model.llm, style)
+
+
 LANES: tuple[Lane, ...] = (
     AxisLane(), TicksLane(), MicLane(), SignalLane(), SilenceLane(), TurnLane(), EagerGapLane(), EndGapLane(),
-    ReplyLane(), ReplyGapLane(), SpeakerLane(),
+    LlmLane(), ReplyLane(), ReplyGapLane(), SpeakerLane(),
 )
 """The timeline's rows, top to bottom."""
 
 
-__all__ = ["LANES", "Lane", "SignalLane", "SilenceLane", "Window", "format_axis_time", "tick_steps"]
+__all__ = ["LANES", "Lane", "LlmLane", "SignalLane", "SilenceLane", "Window", "format_axis_time", "tick_steps"]

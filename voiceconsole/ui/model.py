@@ -16,12 +16,13 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voiceconsole.events import (
     AudioLevel,
     DeviceState,
     EngineError,
+    LlmDone,
     EngineState,
     Event,
     InterruptCommand,
@@ -60,7 +61,11 @@ from voiceconsole.ui.entries import (
 )
 from voiceconsole.ui.gaps import GapBook
 from voiceconsole.ui.levels import LevelTrack
+from voiceconsole.ui.llm_lane import LlmTrack
 from voiceconsole.ui.signal import SignalTrack
+
+if TYPE_CHECKING:
+    from voiceconsole.session.ghost import GhostRun
 
 
 @dataclass(slots=True)
@@ -81,6 +86,10 @@ class Versions:
     status: int = 0
     """Session, engines, devices, mute and barge-in state."""
     errors: int = 0
+    ghost: int = 0
+    """The replay's ghost run (:attr:`ConsoleModel.ghost`) and its note."""
+    llm: int = 0
+    """The LLM responder's requests (:attr:`ConsoleModel.llm`)."""
 
 
 def _at(mark: Mark) -> float:
@@ -123,6 +132,12 @@ class ConsoleModel:
         self.gaps = GapBook()
         """The measured gaps, by key and by timeline row."""
         self.metrics = MetricsBuilder()
+        self.llm = LlmTrack()
+        """The LLM responder's requests (the LLM lane)."""
+        self.ghost: GhostRun | None = None
+        """A replay's re-run of the mic with other turn settings (see :mod:`voiceconsole.session.ghost`)."""
+        self.ghost_note = ""
+        """What the ghost lane says instead of (or before) a run: how to start one, progress, a failure."""
         self.interrupt_audio_t: list[float] = []
         self.now_t = 0.0
         self.now_audio_t = 0.0
@@ -144,6 +159,11 @@ class ConsoleModel:
         self.version += 1
         return self.version
 
+    def set_ghost(self, run: GhostRun | None, note: str = "") -> None:
+        """Show ``run`` (or none) in the ghost lane, with ``note``."""
+        self.ghost, self.ghost_note = run, note
+        self.versions.ghost = self.bump()
+
     def add_error(self, error: ErrorInfo) -> None:
         """Show an error that did not come as an event (e.g. the session failed to start)."""
         self.errors.append(error)
@@ -161,6 +181,10 @@ class ConsoleModel:
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+        if self.llm.add(event):
+            self.versions.llm = self.bump()
+            if isinstance(event, LlmDone):
+                self._llm_text(event)
         if self.metrics.add(event):
             self.versions.metrics = self.bump()
             if self.gaps.update(event, self.metrics, self.replies, self.interrupt_audio_t):
@@ -295,6 +319,16 @@ class ConsoleModel:
     def _reply_mark(self, e: Event, kind: str, label: str = "") -> None:
         self._mark(self.reply_marks, Mark(e.audio_t, kind, label))
         self.versions.replies = self.bump()
+
+    def _llm_text(self, e: LlmDone) -> None:
+        # A streamed reply is queued before its text is known: it gets the text when done.
+        for entry in reversed(self.entries):
+            if isinstance(entry, ReplyEntry) and entry.turn == e.turn and entry.origin == "responder":
+                if not entry.text:
+                    entry.text = e.text
+                    entry.version = self.version
+                    self.versions.replies = self.version
+                return
 
     def _on_queued(self, e: TtsQueued) -> None:
         entry = self.replies[e.reply] = ReplyEntry(e.reply, e.text, e.origin, e.turn, e.t, e.audio_t)
