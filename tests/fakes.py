@@ -66,6 +66,7 @@ class ToneTts:
 
     name = "tone"
     sample_rate = 16000
+    streams_text = False
 
     def __init__(self, seconds_per_char: float = 0.05, fail_on: str | None = None) -> None:
         self.seconds_per_char = seconds_per_char

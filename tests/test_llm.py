@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,12 @@ KEY = "sk-test-0123456789-never-shown"
 LONG = " ".join(f"Sentence number {i} is here." for i in range(1, 31))
 
 
-def run_llm_session(
+def run_llm_session(*args: Any, **kwargs: Any) -> tuple[Session, list[Event]]:
+    """:func:`llm_session` on a new event loop."""
+    return asyncio.run(llm_session(*args, **kwargs))
+
+
+async def llm_session(
     server: LlmServer,
     script: list[tuple[float, str, str]],
     *,
@@ -74,13 +80,10 @@ def run_llm_session(
     events: list[Event] = []
     session.bus.add_listener(events.append)
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for at, method in during or []:
-            loop.call_later(at, getattr(session, method))
-        await session.run()
-
-    asyncio.run(main())
+    loop = asyncio.get_running_loop()
+    for at, method in during or []:
+        loop.call_later(at, getattr(session, method))
+    await session.run()
     return session, events
 
 
@@ -242,6 +245,34 @@ def test_history_holds_only_the_words_heard_before_a_barge_in() -> None:
         LONG.replace(".", "").split()[: len(said.split())]
         == said.replace(".", "").split()
     )
+
+
+async def test_with_cartesia_sonic_a_streamed_reply_goes_into_one_context() -> None:
+    from tests.cartesia_server import CartesiaServer
+    from voiceconsole.engines.cartesia.tts import CartesiaTts
+
+    text = "Sure, here is the plan for today. First we walk down to the harbour, then we take the ferry."
+    with LlmServer(token_s=0.005) as server:
+        server.script = [Reply(text=text)]
+        async with CartesiaServer(
+            api_key="sk_car_llm_test", tts_seconds_per_char=0.002
+        ) as sonic:
+            tts = CartesiaTts(
+                api_key="sk_car_llm_test", base_url=sonic.url, sample_rate=16000
+            )
+            _, events = await llm_session(server, ONE_TURN, speculate="off", tts=tts)
+            requests = [r for r in sonic.connections[0].json_texts if "transcript" in r]
+    assert (
+        len({r["context_id"] for r in requests}) == 1
+    )  # one context for the whole reply
+    assert len(requests) >= 3  # its pieces went in as they were written
+    assert [r["continue"] for r in requests] == [True] * (len(requests) - 1) + [False]
+    assert (
+        requests[-1]["transcript"] == ""
+        and "".join(r["transcript"] for r in requests) == text
+    )
+    queued = next(e for e in events if e.type == "tts.queued")
+    assert any(e.type == "playback.start" and e.reply == queued.reply for e in events)
 
 
 def test_llm_events_round_trip() -> None:

@@ -164,6 +164,10 @@ class TtsEngine(Protocol):
     """Shown in events and the UI (``"cartesia"``, ``"local"``)."""
     sample_rate: int
     """The rate of the :class:`TtsChunk` audio; the session resamples it to the speaker's."""
+    streams_text: bool
+    """Whether :meth:`synthesize` also takes an ``AsyncIterable[str]`` of a reply's pieces as
+    they are written (an LLM's reply) and speaks them as one reply; if not, the session calls
+    :meth:`synthesize` once per piece (sentence by sentence)."""
 
     async def start(self, emit: Emit) -> None:
         """Connect or load; emit ``EngineState``. Raise ``UserError`` if fatal."""

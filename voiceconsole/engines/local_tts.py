@@ -320,6 +320,7 @@ class LocalTtsEngine:
     """
 
     name = "local"
+    streams_text = False  # a streamed reply is spoken sentence by sentence
 
     def __init__(self, voice: str = "en-us", rate: int = 175, pitch: int = 50) -> None:
         """``voice`` is an espeak voice name, ``rate`` in words per minute, ``pitch`` 0-100."""

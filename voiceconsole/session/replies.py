@@ -234,11 +234,14 @@ class ReplyStages:
         self.emit(TtsRequestSent, reply=reply)
         requested = self.clock.now()
         try:
-            source = (
-                self.tts.synthesize(reply, text)
-                if isinstance(text, str)
-                else self._pieces(reply, text)
-            )
+            if isinstance(text, str):
+                source = self.tts.synthesize(reply, text)
+            elif (
+                self.tts.streams_text
+            ):  # one context for the whole reply (Cartesia sonic)
+                source = self.tts.synthesize(reply, text.read())  # type: ignore[arg-type]
+            else:
+                source = self._pieces(reply, text)
             async with contextlib.aclosing(source) as chunks:
                 async for chunk in chunks:
                     if reply in self._cancelled:
@@ -264,6 +267,7 @@ class ReplyStages:
             return
         finally:
             self._synth_reply = None
+            self._streams.pop(reply, None)
         if reply in self._cancelled:
             return
         self._output(reply, resampler.process(np.zeros(0, dtype=np.float32), last=True))

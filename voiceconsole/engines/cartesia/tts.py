@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,19 +103,28 @@ class CartesiaTts:
         self._emit = emit
         await self.socket.open(emit)
 
-    async def synthesize(self, reply: int, text: str) -> AsyncIterator[TtsChunk]:
-        """Stream one reply's audio; raises :class:`TtsError` if this reply fails."""
+    streams_text = True
+    """:meth:`synthesize` also takes the pieces of a reply still being written (an LLM's): they
+    go into one context as they come (``continue: true``), an empty last one ends it."""
+
+    async def synthesize(self, reply: int, text: str | AsyncIterable[str]) -> AsyncIterator[TtsChunk]:
+        """Stream one reply's audio; raises :class:`TtsError` if this reply fails. ``text`` is
+        the whole reply, or an async iterable of its pieces as they are written."""
         ctx = _Context(reply, f"vc-{uuid.uuid4().hex[:16]}-r{reply}")
         self._contexts[ctx.context_id] = ctx
         self._by_reply[reply] = ctx
+        sender: asyncio.Task[None] | None = None
         try:
             await self._ensure_connected()
-            pieces = split_text(text) or [text]
-            for i, piece in enumerate(pieces):
-                if ctx.cancelled:
-                    return
-                if not await self.socket.send(tts_request(self.format, ctx.context_id, piece, more=i < len(pieces) - 1)):
-                    raise TtsError("the connection to Cartesia TTS dropped while sending the text")
+            if isinstance(text, str):
+                pieces = split_text(text) or [text]
+                for i, piece in enumerate(pieces):
+                    if ctx.cancelled:
+                        return
+                    if not await self.socket.send(tts_request(self.format, ctx.context_id, piece, more=i < len(pieces) - 1)):
+                        raise TtsError("the connection to Cartesia TTS dropped while sending the text")
+            else:
+                sender = asyncio.ensure_future(self._send_pieces(ctx, text))
             pending_words: tuple[WordTiming, ...] = ()
             produced = False
             while True:
@@ -143,7 +152,21 @@ class CartesiaTts:
                 else:  # "error"
                     raise TtsError(value)
         finally:
+            if sender is not None and not sender.done():
+                sender.cancel()
             self._forget(ctx)
+
+    async def _send_pieces(self, ctx: _Context, pieces: AsyncIterable[str]) -> None:
+        """Send each piece into the reply's context as it is written, then end the context."""
+        dropped = "the connection to Cartesia TTS dropped while sending the text"
+        async for piece in pieces:
+            if ctx.cancelled:
+                return
+            if piece and not await self.socket.send(tts_request(self.format, ctx.context_id, piece, more=True)):
+                ctx.queue.put_nowait(("error", dropped))
+                return
+        if not ctx.cancelled and not await self.socket.send(tts_request(self.format, ctx.context_id, "", more=False)):
+            ctx.queue.put_nowait(("error", dropped))
 
     async def cancel(self, reply: int) -> None:
         """Cancel the reply's context on the server; its queued and late audio are dropped."""
