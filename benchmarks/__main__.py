@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, str] = {
     "edges": "reference VAD speech edges vs labelled human speech, before and after refinement",
     "smart_turn": "Smart Turn v3.2: inference per call; end-of-turn delay and false ends vs the VAD rule",
     "tap": "tap's added latency per message vs direct (side by side), CPU per audio second, serve sessions in real time",
+    "llm": "voice-to-voice with the LLM responder, speculation off vs llm vs llm+tts on the same audio (scripted LLM server)",
 }
 NEEDS_AUDIO = {"bargein", "capture"}
 CHILD_TIMEOUT_S = 240
