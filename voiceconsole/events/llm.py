@@ -2,7 +2,7 @@
 
 ``request`` numbers every request of a session from 1. A request is ``speculative`` when it was
 started on ``turn.eager_end`` (before the turn was final); ``llm.commit`` says a speculative
-request was kept on ``turn.end`` (no second request), ``llm.cancel`` with reason ``resume`` or
+request was kept on ``turn.end`` (no second request), ``llm.cancelled`` with reason ``resume`` or
 ``changed`` says it was thrown away (wasted). No event ever carries the API key.
 """
 
@@ -66,7 +66,7 @@ class LlmCancelled(Event):
     ``tokens`` had arrived; a speculative request cancelled for ``resume`` or ``changed`` is
     wasted."""
 
-    TYPE: ClassVar[str] = "llm.cancel"
+    TYPE: ClassVar[str] = "llm.cancelled"
     request: int = 0
     turn: int | None = None
     reason: LlmCancelReason = "interrupt"
