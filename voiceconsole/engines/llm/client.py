@@ -190,9 +190,9 @@ class ChatClient:
         try:
             return await self._client.chat.completions.create(**kwargs)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one LlmError line
-            raise self._translate(exc) from None
+            raise self._translate(exc, opening=True) from None
 
-    def _translate(self, exc: BaseException) -> LlmError:
+    def _translate(self, exc: BaseException, *, opening: bool = False) -> LlmError:
         """One line for any failure of the client (never the key: the client's messages and our
         own carry none)."""
         o = self._openai
@@ -231,6 +231,11 @@ class ChatClient:
                 "check the server's load, or raise --llm-timeout",
             )
         if isinstance(exc, o.APIConnectionError):
+            if opening:  # never connected: nothing listens there, or no route to it
+                return LlmError(
+                    f"cannot reach the LLM server at {s.base_url}",
+                    "start it, or fix --llm-url",
+                )
             return LlmError(
                 f"lost the connection to the LLM server at {s.base_url}",
                 _server_hint(s),
