@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from voiceconsole.sweep.grid import GridPoint
     from voiceconsole.sweep.results import SweepResult
 
+_GRID_KEYS_TEXT = textwrap.fill(
+    "grid keys: " + ", ".join(GRID_KEYS) + ".", width=94, break_on_hyphens=False
+)
+
 EPILOG = f"""\
 examples:
   voiceconsole sweep calls/ --grid 'end-ms=300:1200:100,eager-end-ms=150,250'
@@ -33,9 +38,10 @@ examples:
   voiceconsole sweep /shared/calls --grid end-ms=300:1200:50 --ray auto      on a Ray cluster
   voiceconsole sweep calls/ --grid end-ms=300:1200:100 --ui                 curve and table in the console
 
-grid keys: {", ".join(GRID_KEYS)}. A range START:STOP:STEP includes STOP; a value after a
-comma belongs to the key before it. Every combination is a grid point; one whose settings are
-invalid (eager end not below end) is skipped with a note.
+{_GRID_KEYS_TEXT}
+A range START:STOP:STEP includes STOP; a value after a comma belongs to the key before it.
+Every combination is a grid point; one whose settings are invalid (eager end not below end)
+is skipped with a note.
 
 CORPUS: recording directories (voiceconsole --record DIR), folders of them, or WAV files (their
 audio is the mic). An entry that is none of these, or a damaged WAV, is reported on one line
