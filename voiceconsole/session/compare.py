@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voiceconsole.config import SETTING_NAMES, Settings
-from voiceconsole.engines.base import Emit, TtsChunk
+from voiceconsole.engines.base import Emit, TtsChunk, TurnSettings
 from voiceconsole.engines.registry import STT_CHOICES
 from voiceconsole.errors import ConfigError
 from voiceconsole.events import Event
@@ -32,6 +32,28 @@ _INHERITED = (
     "turn_start_ms", "eager_end_ms", "end_ms", "max_turn_s", "vad_threshold",
     "turn_start_threshold", "turn_eager_end_threshold", "turn_end_threshold", "turn_end_timeout_ms",
 )
+
+
+SETTING_OF_TURN: dict[str, str] = {
+    "start_speech_ms": "turn_start_ms",
+    "eager_end_silence_ms": "eager_end_ms",
+    "end_silence_ms": "end_ms",
+    "max_turn_s": "max_turn_s",
+    "vad_threshold": "vad_threshold",
+    "start_threshold": "turn_start_threshold",
+    "eager_end_threshold": "turn_eager_end_threshold",
+    "end_threshold": "turn_end_threshold",
+    "end_timeout_ms": "turn_end_timeout_ms",
+    "turn_detector": "turn_detector",
+    "smart_turn_threshold": "smart_turn_threshold",
+}
+"""The :class:`Settings` field behind each :class:`TurnSettings` field (the inverse of
+:meth:`Settings.turn_settings`)."""
+
+
+def turn_overrides(turn: TurnSettings) -> dict[str, Any]:
+    """Settings overrides that make :meth:`Settings.turn_settings` give ``turn``."""
+    return {setting: getattr(turn, name) for name, setting in SETTING_OF_TURN.items()}
 
 
 @dataclass

@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -40,9 +40,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from voiceconsole.clock import RealClock
+from voiceconsole.engines.base import TurnSettings
 from voiceconsole.events import AudioLevel, Event, VadSignalBatch
 from voiceconsole.session.controller import BatchedEventSource, ClockReader, Controller
 from voiceconsole.ui.entries import ErrorInfo
+from voiceconsole.ui.lanes import LANES, Lane
 from voiceconsole.ui.meters import VuMeters
 from voiceconsole.ui.metrics_table import MetricsTable
 from voiceconsole.ui.model import ConsoleModel
@@ -78,6 +80,8 @@ class VoiceConsoleApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "voiceconsole"
+    LANES: ClassVar[tuple[Lane, ...]] = LANES
+    """The timeline's rows (the replay adds its ghost lane)."""
     ENABLE_COMMAND_PALETTE = False
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
@@ -153,7 +157,7 @@ class VoiceConsoleApp(App[int]):
         self.transcript = TranscriptView(self.model, now, id="transcript")
         self.tts_queue = QueueView(self.model, id="queue")
         self.meters = VuMeters(now, id="meters")
-        self.timeline = TimelineView(self.model, id="timeline")
+        self.timeline = TimelineView(self.model, lanes=self.LANES, id="timeline")
         self.metrics_table = MetricsTable(self.model.metrics, id="metrics")
         self.say_line = Input(placeholder="a line for the bot to say — enter speaks it, escape cancels", id="say")
         yield self.status_bar
@@ -165,7 +169,7 @@ class VoiceConsoleApp(App[int]):
                 yield self.meters
         with Horizontal(id="bottom"):
             with Horizontal(id="timeline-box"):
-                yield TimelineGutter(id="gutter")
+                yield TimelineGutter(self.LANES, id="gutter")
                 yield self.timeline
             yield self.metrics_table
         yield self.say_line
@@ -177,6 +181,12 @@ class VoiceConsoleApp(App[int]):
         self.meters.border_title = "levels"
         self.query_one("#timeline-box").border_title = "turn timeline"
         self.metrics_table.border_title = "turn metrics"
+        # The timeline is as tall as its lanes (a replay has one more), plus its scrollbar and the
+        # box's border.
+        rows = len(self.LANES)
+        self.query_one(TimelineGutter).styles.height = rows
+        self.timeline.styles.height = rows + 1
+        self.query_one("#bottom").styles.height = rows + 3
         self.say_line.cursor_blink = False
         self.status_bar.recording = bool(self.settings is not None and self.settings.record)
         self.set_focus(self.timeline)
@@ -399,7 +409,11 @@ class VoiceConsoleApp(App[int]):
         started = self.model.session
         current = self.model.turn_config or (started.settings.get("turn") if started is not None else None)
         stt = started.stt if started is not None else ""
-        self.push_screen(TuningScreen(stt, settings_from_dict(current), self.controller, config_path_for(self.settings)))
+        self.push_screen(self.tuning_screen(stt, settings_from_dict(current)))
+
+    def tuning_screen(self, stt: str, current: TurnSettings) -> TuningScreen:
+        """The tuning panel, sending what is applied to the live session."""
+        return TuningScreen(stt, current, self.controller, config_path_for(self.settings))
 
     def action_waterfall(self) -> None:
         """Show the per-turn latency waterfall (it follows the session while open)."""

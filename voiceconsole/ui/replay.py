@@ -5,8 +5,12 @@ meters from ``audio.level`` events, status) fed from a recording by a
 :class:`~voiceconsole.session.player.Player`, on the recorded timing or faster. Its own keys,
 chosen not to clash with the console's (see :data:`REPLAY_KEYS`): ``space`` pause/play, ``.``
 step one event, ``[``/``]`` seek a second back/forward, ``<``/``>`` slower/faster, ``r``
-restart. A status line above the footer shows the position, duration, speed and state. The
-commands that act on a live session (interrupt, mute, say, barge-in) only say so.
+restart, ``g`` a ghost run. A status line above the footer shows the position, duration, speed
+and state. The commands that act on a live session (interrupt, mute, say, barge-in) only say so.
+
+The ghost run re-runs the recorded mic with the tuning panel's settings (``c`` edits them; enter
+or ``g`` runs) and shows its turns in the ghost lane under the recorded ones, each ``turn.end``
+with its difference in ms (see :mod:`voiceconsole.ui.ghost`).
 
 :class:`ComparisonApp` shows the recorded timeline and the ``--through`` runs aligned on audio
 time, with the differences per turn and the p50/p95/max summary.
@@ -14,6 +18,7 @@ time, with the differences per turn and the p50/p95/max summary.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,18 +28,29 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker
 
-from voiceconsole.errors import ConfigError
-from voiceconsole.events import Event
-from voiceconsole.session.compare import ComparisonRow, Timeline, timeline_letter
+from voiceconsole.engines.base import TurnSettings
+from voiceconsole.errors import ConfigError, UserError
+from voiceconsole.events import Event, SessionStarted
+from voiceconsole.session.compare import (
+    THROUGH_ENGINES,
+    ComparisonRow,
+    Timeline,
+    timeline_letter,
+)
+from voiceconsole.session.ghost import GhostRun, run_ghost
 from voiceconsole.session.metrics import METRICS, format_ms
 from voiceconsole.session.player import Player
-from voiceconsole.session.recording import Recording
+from voiceconsole.session.recording import Recording, describe_config
 from voiceconsole.ui.app import VoiceConsoleApp
+from voiceconsole.ui.ghost import GhostLane, GhostTuningScreen
+from voiceconsole.ui.lanes import LANES, TurnLane
 from voiceconsole.ui.meters import MeterState, VuMeters
 from voiceconsole.ui.screens import HelpScreen, help_markup
 from voiceconsole.ui.themes import ThemeSet, load_themes
 from voiceconsole.ui.timelines import TimelinesView
+from voiceconsole.ui.tuning import TuningScreen, config_path_for, settings_from_dict
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 SEEK_S = 1.0
@@ -45,9 +61,15 @@ REPLAY_KEYS: tuple[tuple[str, str], ...] = (
     ("[  ]", f"seek {SEEK_S:g} s back / forward"),
     ("<  >", "slower / faster (" + ", ".join(f"×{s:g}" for s in SPEEDS) + ")"),
     ("r", "restart from the beginning"),
+    ("c", "tuning panel: enter re-runs the recorded mic with its values (the ghost lane)"),
+    ("g", "ghost run: the recorded mic again with the tuning panel's values, under the recorded turns"),
     ("i m s b", "act on a live session only; in a replay they just say so"),
 )
 """The replay's own keys, as the help screen lists them."""
+
+_AFTER_TURNS = next(i for i, lane in enumerate(LANES) if isinstance(lane, TurnLane)) + 1
+REPLAY_LANES = (*LANES[:_AFTER_TURNS], GhostLane(), *LANES[_AFTER_TURNS:])
+"""The console's lanes with the ghost lane under the recorded turns."""
 
 LIVE_ONLY = {
     "interrupt": "interrupt (i)",
@@ -93,6 +115,9 @@ class ReplayHelpScreen(HelpScreen):
 
 _REPLAY_CSS = """
 #replay-status { height: 1; padding: 0 1; background: $panel; }
+#bottom { height: 16; }
+#gutter { height: 13; }
+#timeline { height: 14; }
 """
 
 
@@ -105,6 +130,7 @@ class ReplayConsoleApp(VoiceConsoleApp):
 
     CSS = _REPLAY_CSS
     TITLE = "voiceconsole replay"
+    LANES = REPLAY_LANES
     BINDINGS = [
         Binding("space", "replay_toggle", "play/pause"),
         Binding("full_stop", "replay_step", "step", key_display="."),
@@ -113,6 +139,7 @@ class ReplayConsoleApp(VoiceConsoleApp):
         Binding("less_than_sign", "replay_speed(-1)", "slower", key_display="<"),
         Binding("greater_than_sign", "replay_speed(1)", "faster", key_display=">"),
         Binding("r", "replay_restart", "restart", show=False),
+        Binding("g", "ghost", "ghost"),
         # Live-session commands stay on their keys (they explain themselves) but leave the footer.
         Binding("i", "interrupt", "interrupt", show=False),
         Binding("m", "mute", "mute", show=False),
@@ -137,6 +164,9 @@ class ReplayConsoleApp(VoiceConsoleApp):
         self.label = recording.label()
         self._replay_line = Static(id="replay-status")
         self._replay_shown = ""
+        self.ghost_settings: TurnSettings | None = None
+        """The settings of the last ghost run (the tuning panel opens on them)."""
+        self._ghost_keep: tuple[GhostRun | None, str] = (None, "")  # shown again after a seek back
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -156,6 +186,7 @@ class ReplayConsoleApp(VoiceConsoleApp):
 
     def _rewind(self) -> None:
         self.reset(())
+        self.model.set_ghost(*self._ghost_keep)
         # The meters' ballistics (fall-off, peak hold) run on the session clock, which just went
         # back: start them afresh or they would hold the later, louder readings.
         meters = self.query_one(VuMeters)
@@ -169,10 +200,17 @@ class ReplayConsoleApp(VoiceConsoleApp):
             f"[b $primary]REPLAY[/] {state}  [b]{player.current_t:6.2f}[/] / {player.duration:.2f} s  {speed}  "
             f"event {player.position}/{len(player.events)}  "
             f"[$foreground-muted]{escape(self.recording.path.name)}: {escape(self.label)}[/]"
+            + self._ghost_line()
         )
         if text != self._replay_shown:
             self._replay_shown = text
             self._replay_line.update(text)
+
+    def _ghost_line(self) -> str:
+        run = self._ghost_keep[0]
+        if run is None:
+            return ""
+        return f"  [b]ghost[/] {escape(describe_config(run.engine, run.settings.as_dict()))}: {escape(run.summary())}"
 
     def _start_player(self) -> None:
         self._player_worker = self.run_worker(self.player.run(), exclusive=True, group="player")
@@ -216,6 +254,64 @@ class ReplayConsoleApp(VoiceConsoleApp):
         self.player.seek(t)
         self._after_move()
 
+    # --- the ghost run --------------------------------------------------------------------------
+
+    def _recorded_stt(self) -> tuple[str, TurnSettings]:
+        """The recording's STT engine and the turn settings in force at the playhead (the
+        session's first ones before the playhead reaches them)."""
+        started = next((e for e in self.recording.events if isinstance(e, SessionStarted)), None)
+        current = self.model.turn_config or (started.settings.get("turn") if started is not None else None)
+        return (started.stt if started is not None else ""), settings_from_dict(current)
+
+    def tuning_screen(self, stt: str, current: TurnSettings) -> TuningScreen:
+        """The replay's tuning panel: applying its values starts a ghost run with them."""
+        shown = self.ghost_settings or current
+        return GhostTuningScreen(stt, shown, GhostTarget(self), config_path_for(self.settings))
+
+    def action_ghost(self) -> None:
+        """Re-run the recorded mic with the tuning panel's settings (the recorded ones at first)."""
+        stt, recorded = self._recorded_stt()
+        self.start_ghost(self.ghost_settings or recorded)
+
+    def start_ghost(self, settings: TurnSettings) -> Worker[None] | None:
+        """Run the recorded mic through the recorded engine with ``settings``, off the UI thread;
+        the ghost lane shows the run when it is done (a newer run replaces one still going).
+        Returns the run's worker (``None`` if it could not start: the lane says why)."""
+        stt, _ = self._recorded_stt()
+        if stt not in THROUGH_ENGINES:
+            self._ghost_failed(f"the recorded STT engine ({stt or 'none'}) cannot re-run the mic")
+            return None
+        if not self.recording.mic_path.is_file():
+            self._ghost_failed(f"{self.recording.path.name} has no mic.wav to re-run; record with --record again")
+            return None
+        self.ghost_settings = settings
+        pace = "" if stt == "local" else " (in real time: a Cartesia engine hears the audio as it was spoken)"
+        self._show_ghost(None, f"ghost run with {describe_config(stt, settings.as_dict())}: running{pace}…")
+        return self.run_worker(lambda: self._ghost_thread(stt, settings), thread=True, exclusive=True, group="ghost")
+
+    def _ghost_thread(self, stt: str, settings: TurnSettings) -> None:
+        try:
+            run = asyncio.run(run_ghost(self.recording, stt, settings))
+        except UserError as exc:
+            self.call_from_thread(self._ghost_failed, str(exc))
+            return
+        self.call_from_thread(self._ghost_done, run)
+
+    def _ghost_done(self, run: GhostRun) -> None:
+        if run.settings != self.ghost_settings:
+            return  # a newer run was asked for while this one ran
+        self._show_ghost(run, "")
+
+    def _ghost_failed(self, message: str) -> None:
+        self._show_ghost(None, f"ghost run failed: {message}")
+        self.notify(message, title="ghost run failed", severity="error")
+
+    def _show_ghost(self, run: GhostRun | None, note: str) -> None:
+        self._ghost_keep = (run, note)
+        self.model.set_ghost(run, note)
+        self._update_replay_line()
+        self.flush()
+
     # --- live-only commands -------------------------------------------------------------------
 
     def _live_only(self, what: str) -> None:
@@ -247,6 +343,17 @@ class ReplayConsoleApp(VoiceConsoleApp):
         """The help screen with the replay keys."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(ReplayHelpScreen())
+
+
+class GhostTarget:
+    """Where a replay's tuning panel sends the settings it applies: a ghost run."""
+
+    def __init__(self, app: ReplayConsoleApp) -> None:
+        self.app = app
+
+    def update_turn_settings(self, settings: TurnSettings) -> None:
+        """Start a ghost run with ``settings``."""
+        self.app.start_ghost(settings)
 
 
 class ComparisonApp(App[int]):

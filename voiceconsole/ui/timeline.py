@@ -74,6 +74,9 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         "timeline--silence",
         "timeline--silence-eager",
         "timeline--silence-end",
+        "timeline--ghost",
+        "timeline--ghost-mark",
+        "timeline--ghost-diff",
     }
 
     follow: reactive[bool] = reactive(True, init=False)
