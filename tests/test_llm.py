@@ -19,7 +19,7 @@ import pytest
 from tests.fakes import EdgeVad, ScriptedStt, ToneTts
 from tests.llm_server import LlmServer, Reply, default_reply
 from voiceconsole.audio.io import NullSink, SilenceSource
-from voiceconsole.clock import Clock, RealClock, VirtualClock
+from voiceconsole.clock import RealClock, VirtualClock
 from voiceconsole.engines.base import TtsEngine
 from voiceconsole.engines.llm.chunker import TextChunker
 from voiceconsole.engines.llm.client import ChatClient, LlmSettings
@@ -53,7 +53,7 @@ async def llm_session(
     *,
     seconds: float = 4.0,
     speculate: str = "llm",
-    clock: Clock | None = None,
+    real_time: bool = False,
     tts: TtsEngine | None = None,
     timeout_s: float = 5.0,
     during: list[tuple[float, str]] | None = None,
@@ -68,6 +68,8 @@ async def llm_session(
             stall_timeout_s=timeout_s,
         )
     )
+    # The clock starts once the client is made (importing openai can take seconds on a busy machine).
+    clock = RealClock() if real_time else VirtualClock()
     session = Session(
         source=SilenceSource(16000, duration_s=seconds),
         sink=NullSink(16000),
@@ -75,7 +77,7 @@ async def llm_session(
         tts=tts or ToneTts(0.01),
         responder=LlmResponder(client, "test-model", "Answer briefly.", speculate),
         reference_vad=EdgeVad([]),
-        clock=clock or VirtualClock(),
+        clock=clock,
     )
     events: list[Event] = []
     session.bus.add_listener(events.append)
@@ -173,7 +175,10 @@ def test_a_changed_final_transcript_cancels_and_asks_again() -> None:
     assert of(events, LlmDone)[1].text == default_reply(seen[1].messages)
 
 
-def test_eager_end_then_resume_cancels_and_the_server_sees_the_stream_closed() -> None:
+@pytest.mark.parametrize("speculate", ["llm", "llm+tts"])
+def test_eager_end_then_resume_cancels_and_the_server_sees_the_stream_closed(
+    speculate: str,
+) -> None:
     # Real time: the speculative stream is still running when the user resumes.
     script = [
         (0.1, "start", ""),
@@ -186,7 +191,9 @@ def test_eager_end_then_resume_cancels_and_the_server_sees_the_stream_closed() -
             Reply(text=LONG),
             Reply(text="Once upon a time there was a ship."),
         ]
-        _, events = run_llm_session(server, script, seconds=1.5, clock=RealClock())
+        _, events = run_llm_session(
+            server, script, seconds=1.5, real_time=True, speculate=speculate
+        )
         seen = server.wait_seen(2)
     cancel = of(events, LlmCancelled)[0]
     assert (cancel.request, cancel.reason, cancel.speculative) == (1, "resume", True)
@@ -194,6 +201,15 @@ def test_eager_end_then_resume_cancels_and_the_server_sees_the_stream_closed() -
     assert seen[0].tokens_sent < len(LONG.split())
     assert [e.request for e in of(events, LlmDone)] == [2]
     assert of(events, LlmDone)[0].text == "Once upon a time there was a ship."
+    queued = [e for e in events if e.type == "tts.queued"]
+    played = {e.reply for e in events if e.type == "playback.start"}
+    if speculate == "llm+tts":  # the guess's speech was cancelled and never heard
+        guess = queued[0].reply
+        assert (
+            any(e.type == "tts.cancelled" and e.reply == guess for e in events)
+            and guess not in played
+        )
+    assert queued[-1].reply in played  # the answer to the final transcript was
 
 
 def test_an_interrupt_cancels_the_request_in_flight_and_its_speech() -> None:
@@ -201,7 +217,7 @@ def test_an_interrupt_cancels_the_request_in_flight_and_its_speech() -> None:
     with LlmServer(token_s=0.05) as server:
         server.script = [Reply(text=LONG)]
         _, events = run_llm_session(
-            server, script, seconds=1.2, clock=RealClock(), during=[(0.8, "interrupt")]
+            server, script, seconds=1.2, real_time=True, during=[(0.8, "interrupt")]
         )
         seen = server.wait_seen(1)
     cancel = of(events, LlmCancelled)[0]
