@@ -157,3 +157,32 @@ def test_the_scan_finds_what_it_should() -> None:
     assert "_scroll_update" in set().union(*(_class_private_names(b) for b in ScrollView.__mro__
                                              if b.__module__.startswith("textual")))
     assert "voiceconsole" in sys.modules
+
+
+# --- the tests themselves ---------------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+SCANNERS = {"test_public_api.py", "test_benchmarks_public_api.py"}
+"""These two hold samples of what the scans must catch."""
+OWN_PRIVATE = re.compile(r"(?:self\.|def )(_[A-Za-z][A-Za-z0-9_]*)")
+
+
+@cache
+def _own_private_names() -> frozenset[str]:
+    """``_names`` the project defines itself (``self._x = ...``, ``def _x``): a test may look
+    at voiceconsole's or its own helpers' internals, never at a dependency's."""
+    names: set[str] = set()
+    for path in [*ROOT.rglob("*.py"), *TESTS.glob("*.py")]:
+        names.update(OWN_PRIVATE.findall(path.read_text(encoding="utf-8")))
+    return frozenset(names)
+
+
+@pytest.mark.parametrize("path", sorted(p for p in TESTS.glob("*.py") if p.name not in SCANNERS),
+                         ids=lambda p: p.name)
+def test_tests_use_public_apis_of_dependencies_only(path: Path) -> None:
+    """What a user's test could do: no private module imported, no internal of textual, rich or
+    websockets read (the screen's text comes from :func:`tests.screen.screen_text`)."""
+    source = path.read_text(encoding="utf-8")
+    found = private_import_violations(source, "tests")
+    found += [v for v in attribute_violations(source, {}) if v.split(".")[-1] not in _own_private_names()]
+    assert not found, f"{path.name}: " + "; ".join(found)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets._toast import Toast
 
+from tests.screen import screen_text, toasts
 from tests.test_recording import SPEECH, cli
 from voiceconsole.events import TurnEnd, TurnStart
 from voiceconsole.session.compare import ThroughConfig, align_turns, run_all_through
@@ -41,11 +41,6 @@ def comparison(recording: Recording) -> tuple[list, list]:
 
 def replay_app(recording: Recording, **kwargs) -> ReplayConsoleApp:
     return ReplayConsoleApp(recording, themes=THEMES, **kwargs)
-
-
-def screen_text(app) -> str:
-    strips = app.screen._compositor.render_strips()
-    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
 
 
 def turn_time(recording: Recording, kind: type, turn: int) -> float:
@@ -163,9 +158,9 @@ async def test_live_session_commands_say_they_do_nothing_in_a_replay(recording: 
         muted, barge = app.model.muted, app.model.auto_barge_in
         await pilot.press("i", "m", "s", "b")
         await settled(pilot)
-        toasts = " ".join(str(t.render()) for t in app.screen.query(Toast))
+        shown = toasts(app)
         for what in ("interrupt (i)", "mute (m)", "say (s)", "barge-in on/off (b)"):
-            assert f"{what} acts on a live session" in toasts
+            assert f"{what} acts on a live session" in shown
         assert (app.model.muted, app.model.auto_barge_in) == (muted, barge)
         assert not app.query_one("#say").has_class("-visible")
         assert app.player.paused and app.player.current_t == 5.0

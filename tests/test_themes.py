@@ -86,11 +86,18 @@ async def test_app_reports_a_broken_theme_once_and_runs_on_the_fallback(tmp_path
     themes = load_themes([THEMES_DIR, tmp_path])
     settings = type("S", (), {"theme": "neon", "record": None})()
     app = VoiceConsoleApp(None, settings=settings, themes=themes)
+    notices: list[str] = []
+    show = app.notify
+
+    def noticed(message: str, **kwargs) -> None:
+        notices.append(message)
+        show(message, **kwargs)
+
+    app.notify = noticed  # type: ignore[method-assign]
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert app.theme == "dark"
-        notices = [n for n in app._notifications]
-        assert len(notices) == 1 and "neon.toml" in notices[0].message
+        assert len(notices) == 1 and "neon.toml" in notices[0]
         await pilot.press("t")
         await pilot.pause()
         assert app.theme != "dark"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import EdgeVad, ScriptedStt, ToneTts
+from tests.screen import screen_text as _screen_text
 from voiceconsole.audio.io import NullSink, SilenceSource
 from voiceconsole.clock import RealClock
 from voiceconsole.engines.base import SttEngine
@@ -180,6 +181,3 @@ async def test_timeline_keys(key: str, attr: str, expected: object) -> None:
         await pilot.press("q")
 
 
-def _screen_text(app: VoiceConsoleApp) -> str:
-    strips = app.screen._compositor.render_strips()
-    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
