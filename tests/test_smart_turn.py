@@ -382,3 +382,19 @@ def test_fetch_model_takes_the_pinned_file_out_of_the_pipecat_wheel(
 def test_the_tests_run_the_real_model() -> None:
     # setup.sh --test fetches it; without it the tests above would only see the error.
     assert model_path().is_file(), f"run `{FETCH_COMMAND}`"
+
+
+def test_smart_turn_with_another_stt_engine_is_refused_in_one_line() -> None:
+    out = cli(
+        "--no-ui",
+        "--mic",
+        str(DATA / "speech_turns.wav"),
+        "--stt",
+        "cartesia-whisper",
+        "--api-key",
+        "sk-test",
+        "--turn-detector",
+        "smart-turn",
+    )
+    assert out.returncode == 2
+    assert "runs in the offline engine only, not cartesia-whisper" in one_line_error(out)

@@ -55,6 +55,11 @@ def build_session(settings: Settings, *, hold_open: bool = False) -> Session:
     turn_settings = settings.turn_settings()
     responder = make_llm_responder(settings) if settings.responder == "llm" else make_responder(settings.responder)
     stt_name, tts_name = resolve_stt(settings), resolve_tts(settings)
+    if turn_settings.turn_detector != "vad" and stt_name != "local":
+        raise ConfigError(
+            f"--turn-detector {turn_settings.turn_detector} runs in the offline engine only, not {stt_name}: "
+            "add --stt local, or drop --turn-detector"
+        )
     if settings.fast and not settings.mic:
         raise ConfigError("--fast needs a file input: add --mic FILE.wav")
     source = open_source(settings)
