@@ -398,3 +398,16 @@ def test_smart_turn_with_another_stt_engine_is_refused_in_one_line() -> None:
     )
     assert out.returncode == 2
     assert "runs in the offline engine only, not cartesia-whisper" in one_line_error(out)
+
+
+def test_replay_through_smart_turn_ends_the_recorded_turns_sooner(tmp_path: Path) -> None:
+    from voiceconsole.session.compare import ThroughConfig, run_all_through
+    from voiceconsole.session.recording import load_recording
+
+    rec = tmp_path / "session"
+    out = cli("--no-ui", "--mic", str(DATA / "speech_turns.wav"), "--fast", "--speaker", "null", "--record", str(rec))
+    assert out.returncode == 0, out.stderr
+    recorded, smart = run_all_through(load_recording(rec), [ThroughConfig("local", {"turn_detector": "smart-turn"})])
+    assert smart.label == "local end=800ms eager=200ms +smart-turn≥0.5"
+    delay = "end_of_turn_delay"
+    assert smart.metrics.summary[delay].p50 < recorded.metrics.summary[delay].p50 - 0.3

@@ -25,6 +25,8 @@ _OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("--turn-eager-end-threshold", float, "X"),
     ("--turn-end-threshold", float, "X"),
     ("--turn-end-timeout-ms", int, "MS"),
+    ("--turn-detector", str, "vad|smart-turn"),
+    ("--smart-turn-threshold", float, "P"),
     ("--stt-model", str, "NAME"),
     ("--language", str, "CODE"),
 )
@@ -35,7 +37,8 @@ THROUGH_HELP = (
     "run the recorded mic.wav through another STT engine (" + ", ".join(THROUGH_ENGINES) + ") and compare "
     "turn timings; repeat for more configurations. Options after it apply to that run: --end-ms, "
     "--eager-end-ms, --turn-start-ms, --max-turn-s, --vad-threshold, --turn-start-threshold, "
-    "--turn-eager-end-threshold, --turn-end-threshold, --turn-end-timeout-ms, --stt-model, --language"
+    "--turn-eager-end-threshold, --turn-end-threshold, --turn-end-timeout-ms, --turn-detector, "
+    "--smart-turn-threshold, --stt-model, --language"
 )
 
 

@@ -31,6 +31,7 @@ _INHERITED = (
     "language", "stt_model", "stt_url", "stt_encoding", "stt_sample_rate", "block_ms",
     "turn_start_ms", "eager_end_ms", "end_ms", "max_turn_s", "vad_threshold",
     "turn_start_threshold", "turn_eager_end_threshold", "turn_end_threshold", "turn_end_timeout_ms",
+    "turn_detector", "smart_turn_threshold",
 )
 
 

@@ -59,7 +59,8 @@ class Recording:
 
 
 def describe_config(stt: str, turn: dict[str, Any]) -> str:
-    """``local end=800ms eager=200ms`` for the offline engine; thresholds for Ink-2."""
+    """``local end=800ms eager=200ms`` for the offline engine (``+smart-turn≥0.5`` when Smart
+    Turn ends its turns); thresholds for Ink-2."""
     if not turn:
         return stt
     if stt.startswith("cartesia"):
@@ -67,7 +68,10 @@ def describe_config(stt: str, turn: dict[str, Any]) -> str:
             f"{stt} start={turn.get('start_threshold')} eager={turn.get('eager_end_threshold')} "
             f"end={turn.get('end_threshold')}"
         )
-    return f"{stt} end={turn.get('end_silence_ms')}ms eager={turn.get('eager_end_silence_ms')}ms"
+    described = f"{stt} end={turn.get('end_silence_ms')}ms eager={turn.get('eager_end_silence_ms')}ms"
+    if turn.get("turn_detector", "vad") != "vad":
+        described += f" +{turn['turn_detector']}≥{turn.get('smart_turn_threshold')}"
+    return described
 
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
