@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--block-ms", type=int, metavar="MS", help="audio block size in ms (default 20)")
     io.add_argument("--mute-while-speaking", action="store_true",
                     help="send silence instead of the mic while a reply plays (no echo cancellation)")
+    io.add_argument("--aec", dest="aec", action="store_true",
+                    help="cancel the bot's echo in the mic (WebRTC AEC3 from voiceconsole[aec]); "
+                    "default: on when both the mic and the speaker are devices")
+    io.add_argument("--no-aec", dest="aec", action="store_false", help="no echo cancellation")
+    io.add_argument("--noise-suppression", action="store_true",
+                    help="also suppress steady background noise in the mic (with echo cancellation)")
     io.add_argument("--no-barge-in", dest="barge_in", action="store_false",
                     help="do not interrupt a reply automatically when the user starts a turn")
 

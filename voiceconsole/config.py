@@ -76,6 +76,8 @@ class Settings:
     speculate: str = "llm"
     barge_in: bool = True
     mute_while_speaking: bool = False
+    aec: bool | None = None
+    noise_suppression: bool = False
     theme: str = "dark"
     no_ui: bool = False
     config_path: str | None = None

@@ -28,7 +28,9 @@ from voiceconsole.events import AudioXrun, DeviceState, EngineError, Event
 Emit = Callable[..., Event]
 
 REOPEN_FIRST_S = 0.1
-BLOCKING_CALL_TIMEOUT_S = 5.0  # longest wait for a PortAudio open/start/close before giving up on it
+BLOCKING_CALL_TIMEOUT_S = (
+    5.0  # longest wait for a PortAudio open/start/close before giving up on it
+)
 REOPEN_MAX_S = 2.0
 XRUN_REPORT_S = 0.25  # at most one audio.xrun event per stream this often
 
@@ -41,7 +43,9 @@ class DeviceWorker:
     preferred_rate: int | None = None
     """Rate to open the device at when it accepts it (else its default rate)."""
 
-    def __init__(self, device: DeviceInfo, block_ms: int, stall_timeout_s: float) -> None:
+    def __init__(
+        self, device: DeviceInfo, block_ms: int, stall_timeout_s: float
+    ) -> None:
         self._sd = load_sounddevice()
         self.device = device
         self.sample_rate = self._pick_rate()
@@ -82,6 +86,15 @@ class DeviceWorker:
         with contextlib.suppress(RuntimeError):  # the loop closed under us
             loop.call_soon_threadsafe(callback, *args)
 
+    @property
+    def latency_s(self) -> float:
+        """The stream's latency as PortAudio reports it (0.0 when no stream is open)."""
+        stream = self._stream
+        try:
+            return float(stream.latency) if stream is not None else 0.0
+        except Exception:  # noqa: BLE001 - a closed or broken stream has no latency to report
+            return 0.0
+
     # --- the stream -----------------------------------------------------------------------------
 
     def _make_stream(self, channels: int) -> Any:
@@ -91,10 +104,19 @@ class DeviceWorker:
         preferred = self.preferred_rate
         if preferred is None or preferred == self.device.default_rate:
             return self.device.default_rate
-        check = self._sd.check_input_settings if self.kind == "input" else self._sd.check_output_settings
+        check = (
+            self._sd.check_input_settings
+            if self.kind == "input"
+            else self._sd.check_output_settings
+        )
         try:
             with PA_LOCK:
-                check(device=self.device.index, samplerate=preferred, channels=1, dtype="float32")
+                check(
+                    device=self.device.index,
+                    samplerate=preferred,
+                    channels=1,
+                    dtype="float32",
+                )
         except Exception:  # noqa: BLE001 - any refusal means "use the device's own rate"
             return self.device.default_rate
         return preferred
@@ -102,7 +124,11 @@ class DeviceWorker:
     def _open_stream(self) -> Any:
         """Open (not start) a stream on the device, mono if it can, else its first channels."""
         sd = self._sd
-        tries = [1] + ([min(2, self.device.channels(self.kind))] if self.device.channels(self.kind) > 1 else [])
+        tries = [1] + (
+            [min(2, self.device.channels(self.kind))]
+            if self.device.channels(self.kind) > 1
+            else []
+        )
         error: Exception | None = None
         for channels in tries:
             try:
@@ -116,7 +142,9 @@ class DeviceWorker:
             self._end_stream = False
             self._stream_done = threading.Event()
             return stream
-        option = "--mic FILE.wav" if self.kind == "input" else "--speaker OUT.wav or null"
+        option = (
+            "--mic FILE.wav" if self.kind == "input" else "--speaker OUT.wav or null"
+        )
         raise DeviceError(
             f"cannot open {self.kind} device {self.device.index} {self.device.name!r} at "
             f"{self.sample_rate} Hz ({error}); choose another with --{self.kind}-device "
@@ -146,7 +174,9 @@ class DeviceWorker:
                 if stream.active and not self._stream_done.is_set():
                     self._end_stream = True
                     if not self._stream_done.wait(1.0):
-                        stream.stop(ignore_errors=True)  # no callbacks come: the polite stop
+                        stream.stop(
+                            ignore_errors=True
+                        )  # no callbacks come: the polite stop
                 with PA_LOCK:
                     stream.close(ignore_errors=True)
         finally:
@@ -176,7 +206,9 @@ class DeviceWorker:
 
         threading.Thread(target=run, name=f"vc-audio-{self.kind}", daemon=True).start()
         try:
-            return await asyncio.wait_for(asyncio.shield(future), BLOCKING_CALL_TIMEOUT_S)
+            return await asyncio.wait_for(
+                asyncio.shield(future), BLOCKING_CALL_TIMEOUT_S
+            )
         except asyncio.TimeoutError:
             raise DeviceError(
                 f"the {self.kind} device did not answer within {BLOCKING_CALL_TIMEOUT_S:g} s"
@@ -206,7 +238,12 @@ class DeviceWorker:
 
     def _report_lost(self, detail: str, hint: str) -> None:
         self._event(
-            DeviceState, stream=self.kind, state="lost", device=self.device.name, sample_rate=self.sample_rate, detail=detail
+            DeviceState,
+            stream=self.kind,
+            state="lost",
+            device=self.device.name,
+            sample_rate=self.sample_rate,
+            detail=detail,
         )
         self._event(
             EngineError,
@@ -270,7 +307,13 @@ class DeviceWorker:
             with contextlib.suppress(DeviceError):
                 await self._blocking(self._close_stream)
             self._stream = None
-        self._event(DeviceState, stream=self.kind, state="closed", device=self.device.name, sample_rate=self.sample_rate)
+        self._event(
+            DeviceState,
+            stream=self.kind,
+            state="closed",
+            device=self.device.name,
+            sample_rate=self.sample_rate,
+        )
 
 
 __all__ = [

@@ -14,6 +14,7 @@ name. The package imports nothing beyond the standard library so that every laye
 ``--version``) can use it.
 """
 
+from voiceconsole.events.aec import AecErle, AecState, AecStatus
 from voiceconsole.events.base import (
     EVENT_TYPES,
     ConnectionState,
@@ -84,6 +85,9 @@ __all__ = [
     "LLM_EVENT_TYPES",
     "SIGNAL_SCALE",
     "TURN_EVENT_TYPES",
+    "AecErle",
+    "AecState",
+    "AecStatus",
     "AudioLevel",
     "AudioXrun",
     "ConnectionState",

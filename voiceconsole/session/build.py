@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from voiceconsole.audio.io import AudioSink, AudioSource, NullSink, SilenceSource, WavFileSink, WavFileSource
 from voiceconsole.config import Settings
 from voiceconsole.engines.registry import create_stt, create_tts, resolve_stt, resolve_tts
 from voiceconsole.errors import ConfigError, DeviceError
+from voiceconsole.session.mic import plan_aec
 from voiceconsole.session.responder import make_llm_responder, make_responder
 from voiceconsole.session.session import Session, SessionOptions, make_clock
 
@@ -80,7 +83,11 @@ def build_session(settings: Settings, *, hold_open: bool = False) -> Session:
         },
     )
     virtual = settings.fast and not source.self_clocked
+    aec = plan_aec(settings.aec, settings.noise_suppression, source, sink, stt.sample_rate)
+    if aec.state == "failed":
+        print(f"voiceconsole: {aec.detail}; running without echo cancellation", file=sys.stderr)
     return Session(
+        aec=aec,
         source=source,
         sink=sink,
         stt=stt,

@@ -28,6 +28,8 @@ from voiceconsole.clock import Clock, RealClock, VirtualClock
 from voiceconsole.engines.base import SttEngine, TtsEngine, TurnSettings
 from voiceconsole.errors import UserError
 from voiceconsole.events import (
+    AecErle,
+    AecState,
     EngineError,
     Event,
     InterruptCommand,
@@ -40,7 +42,7 @@ from voiceconsole.events import (
     TurnStart,
 )
 from voiceconsole.session.bus import EventBus
-from voiceconsole.session.mic import MicInput
+from voiceconsole.session.mic import AecPlan, MicInput
 from voiceconsole.session.options import (
     AudioTap,
     SessionMeters,
@@ -74,6 +76,7 @@ class Session:
         options: SessionOptions | None = None,
         turn_settings: TurnSettings | None = None,
         bus: EventBus | None = None,
+        aec: AecPlan | None = None,
     ) -> None:
         self.source = source
         self.sink = sink
@@ -84,6 +87,8 @@ class Session:
         self.options = options or SessionOptions()
         self.turn_settings = turn_settings or TurnSettings()
         self.bus = bus or EventBus()
+        self.aec = aec or AecPlan("off", "not asked for")
+        """Echo cancellation: its state, and the canceller when it runs."""
         self.playback = PlaybackBuffer(sink.sample_rate)
         self.meters = SessionMeters()
         self.muted = False
@@ -137,7 +142,13 @@ class Session:
             self.emit,
             self._stt_stage.put,
             self._mic_silenced,
+            canceller=self.aec.canceller,
+            taps=self.audio_taps,
         )
+        if self.aec.canceller is not None:
+            # The far end: the speaker blocks as the sink played them (a tap, on the loop).
+            self.audio_taps.insert(0, self.aec.canceller.tap)
+            self.aec.canceller.on_erle = lambda db: self.emit(AecErle, erle_db=db)
         self._turn_open = False
         self._echo_until = 0.0
         self._stopping = False
@@ -243,6 +254,14 @@ class Session:
             },
         )
         self.emit(TurnConfigChanged, settings=self.turn_settings.as_dict())
+        if self.aec.state != "off":  # off (the default) says nothing, as before
+            self.emit(
+                AecState,
+                state=self.aec.state,
+                detail=self.aec.detail,
+                noise_suppression=self.aec.noise_suppression,
+                delay_ms=self.aec.delay_ms,
+            )
         failure: BaseException | None = None
         stages: list[asyncio.Task[None]] = []
         # Devices report xruns and lost devices as events; other sources and sinks ignore this.
