@@ -181,3 +181,20 @@ async def test_timeline_keys(key: str, attr: str, expected: object) -> None:
         await pilot.press("q")
 
 
+
+
+async def test_a_short_terminal_keeps_the_essential_lanes_and_a_tall_one_all() -> None:
+    from voiceconsole.ui.app import COMPACT_LANES
+    from voiceconsole.ui.lanes import LANES
+
+    app = VoiceConsoleApp(None, themes=THEMES)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        shown = [lane.name for lane in app.timeline.lanes]
+        assert set(shown) <= COMPACT_LANES and {"mic", "turn", "reply"} <= set(shown)
+        assert app.timeline.size.height == len(shown) + 1
+        assert app.query_one("#queue").size.height >= 3  # the TTS queue keeps rows of its own
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert app.timeline.lanes == LANES
+        assert app.timeline.size.height == len(LANES) + 1

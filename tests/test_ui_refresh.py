@@ -101,7 +101,7 @@ async def test_a_growing_transcript_keeps_its_scrollbar_in_step_with_its_scroll_
     scene = SCENES["conversation"]()
     clock = scene.clock()
     app = VoiceConsoleApp(ScriptedController(clock, scene.events), clock=clock, themes=THEMES)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(120, 24)) as pilot:
         await pilot.pause()
         transcript = app.transcript
         grew = 0

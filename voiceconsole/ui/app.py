@@ -31,7 +31,7 @@ import logging
 from collections.abc import Iterable
 from typing import ClassVar, Protocol
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -58,6 +58,12 @@ from voiceconsole.ui.tuning import TuningScreen, config_path_for, settings_from_
 from voiceconsole.ui.waterfall import WaterfallScreen
 
 log = logging.getLogger(__name__)
+
+COMPACT_BELOW = 32
+"""Terminal rows under which the timeline shows only :data:`COMPACT_LANES` (at 80x24 every lane
+would leave the transcript five rows and the TTS queue none)."""
+COMPACT_LANES = frozenset({"axis", "ticks", "mic", "turn", "gap1", "reply", "speaker", "ghost"})
+"""The lanes kept on a short terminal: levels, turns, stop → end, replies (and a replay's ghost)."""
 
 FRAME_HZ = 15
 """Frames a second while events flow: the meters and the heard words move together (each frame
@@ -181,12 +187,7 @@ class VoiceConsoleApp(App[int]):
         self.meters.border_title = "levels"
         self.query_one("#timeline-box").border_title = "turn timeline"
         self.metrics_table.border_title = "turn metrics"
-        # The timeline is as tall as its lanes (a replay has one more), plus its scrollbar and the
-        # box's border.
-        rows = len(self.LANES)
-        self.query_one(TimelineGutter).styles.height = rows
-        self.timeline.styles.height = rows + 1
-        self.query_one("#bottom").styles.height = rows + 3
+        self.fit_lanes(self.size.height)
         self.say_line.cursor_blink = False
         self.status_bar.recording = bool(self.settings is not None and self.settings.record)
         self.set_focus(self.timeline)
@@ -202,6 +203,22 @@ class VoiceConsoleApp(App[int]):
             if not controller.running:
                 self._session_task = asyncio.create_task(self._run_session(), name="vc-session")
         self.flush()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_lanes(event.size.height)
+
+    def fit_lanes(self, height: int) -> None:
+        """Show every lane, or on a terminal under :data:`COMPACT_BELOW` rows the essential
+        ones (:data:`COMPACT_LANES`), and make the timeline as tall as its lanes."""
+        lanes = self.LANES if height >= COMPACT_BELOW else tuple(lane for lane in self.LANES if lane.name in COMPACT_LANES)
+        if lanes != self.timeline.lanes:
+            self.timeline.set_lanes(lanes)
+            self.query_one(TimelineGutter).set_lanes(lanes)
+        # As tall as its lanes, plus the scrollbar and the box's border.
+        rows = len(lanes)
+        self.query_one(TimelineGutter).styles.height = rows
+        self.timeline.styles.height = rows + 1
+        self.query_one("#bottom").styles.height = rows + 3
 
     def _set_lazy(self, lazy: bool) -> None:
         # While frames run, level readings from a session thread wait for the next frame; at

@@ -29,7 +29,7 @@ class GhostLane(Lane):
 
     name = "ghost"
     label = "ghost"
-    help = "replay: turns with the tuning panel's settings (g), each ■ with its turn.end difference; ∅ a turn it loses"
+    help = "replay: turns with the panel's settings (g), ■ with its turn.end difference, ∅ lost"
     aspects: ClassVar[tuple[str, ...]] = ("ghost",)
     labelled = True
 

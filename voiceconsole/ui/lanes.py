@@ -244,7 +244,7 @@ class TurnLane(Lane):
 class ReplyLane(Lane):
     name = "reply"
     label = "reply"
-    help = "› request  ♪ first audio  ▶▬ playing  ✕ cut  ↯ interrupt  ✎ typed  M/U mute  c turn settings changed"
+    help = "› request ♪ first audio ▶▬ playing ✕ cut ↯ interrupt ✎ typed M/U mute c retuned"
     aspects = ("replies",)
     follows_now = True
     labelled = True
@@ -342,7 +342,7 @@ class SignalLane(Lane):
 
     name = "signal"
     label = "p(vad)"
-    help = "local engine's VAD speech probability, bright above the threshold line ─; st.NN: Smart Turn's P(complete) at a pause"
+    help = "VAD speech probability, bright above the threshold ─; st.NN Smart Turn's P(end)"
     aspects = ("signal", "status")
     follows_now = True
 

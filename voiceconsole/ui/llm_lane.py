@@ -30,7 +30,7 @@ from voiceconsole.ui.cells import CellRow
 if TYPE_CHECKING:
     from voiceconsole.ui.lanes import Window
 
-LLM_HELP = "? speculative request ┄  › request ─  • first token  ✓ guess kept on turn.end  ✗ wasted  ✕ interrupted  ! failed"
+LLM_HELP = "? speculative ┄ › request ─ • first token ✓ kept on turn.end ✗ wasted ✕ interrupted ! failed"
 
 
 @dataclass

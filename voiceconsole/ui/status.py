@@ -14,7 +14,6 @@ from textual.widgets import Static
 from voiceconsole.ui.entries import ErrorInfo
 from voiceconsole.ui.model import ConsoleModel
 
-WIDE = 140
 """From this many columns on, the right part of the status line gets more room."""
 DEFAULT_HINTS = {
     "stt": "check --stt and its settings; the offline engine (--stt local) needs no network or key",
@@ -84,11 +83,11 @@ class StatusBar(Widget):
     def render(self) -> Text:
         width = self.size.width
         right = self._right()
-        room = 72 if width >= WIDE else 56
+        right.truncate(max(0, width - 2), overflow="ellipsis")
         left = self._left()
-        left.truncate(max(0, width - room - 1), overflow="ellipsis", pad=True)
-        right.truncate(room, overflow="ellipsis")
-        return Text.assemble(" ", left, right, no_wrap=True, overflow="ellipsis")
+        # The left part gets what the right leaves, less a space on each side of it.
+        left.truncate(max(0, width - right.cell_len - 2), overflow="ellipsis", pad=True)
+        return Text.assemble(" ", left, " ", right, no_wrap=True, overflow="ellipsis")
 
     def _left(self) -> Text:
         style = self._style

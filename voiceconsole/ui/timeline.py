@@ -97,6 +97,14 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         self._now = 0.0
         self._events_seen: tuple[int, ...] = ()  # the model's versions of what is not a level
 
+    def set_lanes(self, lanes: tuple[Lane, ...]) -> None:
+        """Show ``lanes`` from now on (the console drops some on a short terminal)."""
+        self.lanes = lanes
+        self._forget()
+        if self.is_mounted:
+            self._resize_virtual()
+        self.refresh()
+
     def reset(self, model: ConsoleModel) -> None:
         """Show ``model`` from scratch (a replay seeking backwards)."""
         self.model = model
@@ -311,6 +319,11 @@ class TimelineGutter(Widget):
     def __init__(self, lanes: tuple[Lane, ...] = LANES, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lanes = lanes
+
+    def set_lanes(self, lanes: tuple[Lane, ...]) -> None:
+        """Label ``lanes`` from now on."""
+        self.lanes = lanes
+        self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
