@@ -256,3 +256,16 @@ def test_log_records_are_scrubbed(tmp_path: Path) -> None:
     )
     assert "X-API-Key: ***" in out.stderr and "boom ***" in out.stderr
     assert leaks(KEY, out.stdout, out.stderr) == []
+
+
+def test_an_llm_error_echoing_the_key_reaches_no_banner_event_or_log() -> None:
+    """The LLM server's error text becomes the banner's event as it is: masked where it is made."""
+    from voiceconsole import secrets
+    from voiceconsole.engines.llm.client import LlmError
+
+    key = "sk-llm-echoed-0123456789"
+    secrets.register(key)
+    error = LlmError(f"401 Unauthorized: invalid key {key}\x1b[2J", f"check the key {key}", fatal=True)
+    for text in (error.message, error.hint, str(error)):
+        assert key not in text and "\x1b" not in text
+        assert secrets.MASK in text

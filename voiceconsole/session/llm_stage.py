@@ -53,6 +53,7 @@ from voiceconsole.events import (
     TurnEnd,
     TurnResume,
 )
+from voiceconsole.secrets import display_text
 from voiceconsole.session.replies import ReplyStages, TextStream
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ class LlmStage:
                 EngineError,
                 role="responder",
                 engine="llm",
-                message=f"{type(exc).__name__}: {exc}",
+                message=display_text(f"{type(exc).__name__}: {exc}"),
                 hint="see the log; the next turn tries again",
             )
 

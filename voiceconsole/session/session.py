@@ -41,6 +41,7 @@ from voiceconsole.events import (
     TurnEnd,
     TurnStart,
 )
+from voiceconsole.secrets import display_text
 from voiceconsole.session.bus import EventBus
 from voiceconsole.session.mic import AecPlan, MicInput
 from voiceconsole.session.options import (
@@ -324,7 +325,7 @@ class Session:
                 await engine.start(self.emit)
             except UserError as exc:
                 if not exc.reported:  # an engine that emitted its own engine.error set this
-                    self.emit(EngineError, role=role, engine=engine.name, message=str(exc), fatal=True)
+                    self.emit(EngineError, role=role, engine=engine.name, message=display_text(str(exc)), fatal=True)
                 raise
 
     async def _shutdown(self, stages: list[asyncio.Task[None]], failure: BaseException | None) -> None:

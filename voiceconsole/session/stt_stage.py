@@ -10,6 +10,7 @@ import numpy as np
 from voiceconsole.engines.base import Emit, SttEngine
 from voiceconsole.errors import UserError
 from voiceconsole.events import EngineError, SpeechStarted, SpeechStopped
+from voiceconsole.secrets import display_text
 from voiceconsole.session.options import AudioTap, SpeechDetector
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class SttStage:
     def _report(self, exc: Exception) -> None:
         self.failed = True
         if isinstance(exc, UserError):
-            self.emit(EngineError, role="stt", engine=self.stt.name, message=str(exc), fatal=True)
+            self.emit(EngineError, role="stt", engine=self.stt.name, message=display_text(str(exc)), fatal=True)
             return
         # An engine bug must not take the console down.
         log.error("STT engine failed", exc_info=exc)

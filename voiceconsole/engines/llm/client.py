@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voiceconsole.errors import ConfigError, UserError
+from voiceconsole.secrets import display_text
 
 DEFAULT_LLM_URL = "https://api.openai.com/v1"
 DEFAULT_LLM_MODEL = "gpt-4o-mini"
@@ -77,6 +78,8 @@ class LlmError(Exception):
         fatal: bool = False,
         retry_after: float | None = None,
     ) -> None:
+        # Server text may echo the key (an error body): masked and capped before anything shows it.
+        message, hint = display_text(message), display_text(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint
