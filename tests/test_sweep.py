@@ -555,3 +555,17 @@ def test_labels_as_csv_score_like_the_json(
         bad.returncode == 2
         and "labels.csv:2: a turn needs 0 <= start < end" in bad.stderr
     )
+
+
+def test_an_unreachable_ray_cluster_is_a_one_line_error(tmp_path: Path) -> None:
+    # A port nothing listens on (taken, then released): Ray itself would retry for minutes.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    speech = ROOT / "tests" / "data" / "speech_turns.wav"
+    out = run_sweep(str(speech), "--grid", "end-ms=800", "--no-cache", "--ray", f"127.0.0.1:{port}", timeout=60)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"voiceconsole: error: --ray 127.0.0.1:{port}: cannot reach a Ray cluster there"), out.stderr

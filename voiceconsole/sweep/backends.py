@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,28 @@ def ray_available() -> None:
     _ray_module()
 
 
+REACH_TIMEOUT_S = 5.0
+"""How long :func:`check_reachable` waits for a cluster's port to answer (Ray itself keeps
+retrying an unreachable address for minutes)."""
+
+
+def check_reachable(address: str) -> None:
+    """Raise ConfigError in one line when ``address`` (``host:port`` or ``ray://host:port``)
+    does not accept a connection; ``auto`` and other forms are left to Ray."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"--ray {address}: cannot reach a Ray cluster there ({reason}); check the address and that the cluster runs"
+        ) from None
+
+
 def run_ray(
     tasks: Sequence[Task],
     on_result: OnResult,
@@ -126,6 +149,8 @@ def run_ray(
     else:
         runtime_env["py_modules"] = [package]
     started = not ray.is_initialized()
+    if started and address is not None:
+        check_reachable(address)
     if started:
         try:
             ray.init(
