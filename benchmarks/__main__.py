@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, str] = {
     "smart_turn": "Smart Turn v3.2: inference per call; end-of-turn delay and false ends vs the VAD rule",
     "tap": "tap's added latency per message vs direct (side by side), CPU per audio second, serve sessions in real time",
     "llm": "voice-to-voice with the LLM responder, speculation off vs llm vs llm+tts on the same audio (scripted LLM server)",
+    "aec": "echo cancellation (WebRTC AEC3 via livekit): ERLE once converged, added latency, CPU per audio second",
 }
 NEEDS_AUDIO = {"bargein", "capture"}
 CHILD_TIMEOUT_S = 240
