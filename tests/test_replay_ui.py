@@ -228,3 +228,16 @@ def test_lanes_show_each_configuration_on_one_axis(comparison) -> None:
     text = render_timelines(timelines, 100)
     lanes = [line for line in text.splitlines() if "turns" in line]
     assert len(lanes) == 2 and all("┃" in lane for lane in lanes)
+
+
+async def test_engine_timings_of_a_virtual_time_recording_read_not_applicable(recording: Recording) -> None:
+    """The recording ran with --fast: engine work took no virtual time, so its timings are n/a,
+    while the turn timings (audio time) are shown."""
+    app = replay_app(recording, speed=0)
+    async with app.run_test(size=WIDE) as pilot:
+        await app.workers.wait_for_complete()
+        lines = (await settled(pilot)).splitlines()
+        ttfa = next(line for line in lines if "TTS TTFA" in line)
+        end = next(line for line in lines if "stop→end" in line and "│" in line)
+        assert "n/a (virtual time)" in ttfa
+        assert "n/a" not in end and any(ch.isdigit() for ch in end.split("stop→end")[1])

@@ -29,19 +29,11 @@ from voiceconsole.session.metrics import (
     TurnMetrics,
 )
 from voiceconsole.session.recording import Recording
+from voiceconsole.session.summary import VIRTUAL_NA, WALL_TIME_ONLY
 
 _TURN_COLUMNS = (
     "turn", "start_s", "end_s", *(m.key for m in METRICS), *(m.key for m in LLM_METRICS), *SEGMENT_KEYS, "transcript"
 )
-
-VIRTUAL_NA = "n/a (virtual time)"
-WALL_TIME_ONLY = frozenset(
-    {"responder_latency", "response_latency", "tts_ttfa", "barge_in_latency", "responder_ms", "tts_first_audio_ms",
-     "voice_to_voice_ms", "llm_ttft", "llm_saved", "llm_ms"}
-)
-"""Timings made of engine work (responder, TTS, barge-in): engine work takes no virtual time, so
-in a ``--fast`` run they would read 0 ms. They are reported as :data:`VIRTUAL_NA` there."""
-
 
 def is_virtual(timeline: Timeline) -> bool:
     """Whether the run's session ran on virtual time (``--fast``), from its ``session.start``."""

@@ -85,6 +85,7 @@ from voiceconsole.events import (
     PlaybackFinished,
     PlaybackInterrupted,
     PlaybackStarted,
+    SessionStarted,
     SpeechStopped,
     TtsFirstAudio,
     TtsQueued,
@@ -169,6 +170,8 @@ class MetricsBuilder:
         self.ended_turns = 0
         """How many turns have ended."""
         self.llm = LlmMetricsBuilder()
+        self.virtual_time = False
+        """The session ran on virtual time (``--fast``): engine timings read 0 and mean nothing."""
         self.version = 0
         """Bumped whenever a metric may have changed (the UI compares it with what it drew)."""
 
@@ -182,6 +185,9 @@ class MetricsBuilder:
         handler(self, event)
         self.version += 1
         return True
+
+    def _on_session_start(self, e: SessionStarted) -> None:
+        self.virtual_time = bool(e.settings.get("virtual_clock"))
 
     def extend(self, events: Iterable[Event]) -> None:
         """Take many events in order."""
@@ -353,6 +359,7 @@ class MetricsBuilder:
 
 
 _HANDLERS = {
+    SessionStarted: MetricsBuilder._on_session_start,
     TurnStart: MetricsBuilder._on_start,
     TurnEagerEnd: MetricsBuilder._on_eager,
     TurnResume: MetricsBuilder._on_resume,

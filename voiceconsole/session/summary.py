@@ -110,3 +110,14 @@ __all__ = [
     "percentile",
     "summarize_values",
 ]
+
+
+VIRTUAL_NA = "n/a (virtual time)"
+WALL_TIME_ONLY = frozenset(
+    {"responder_latency", "response_latency", "tts_ttfa", "barge_in_latency", "responder_ms", "tts_first_audio_ms",
+     "voice_to_voice_ms", "llm_ttft", "llm_saved", "llm_ms"}
+)
+"""Timings made of engine work (responder, TTS, barge-in): engine work takes no virtual time, so
+in a ``--fast`` run they would read 0 ms. The console, the report and the exports show them as
+:data:`VIRTUAL_NA` there."""
+

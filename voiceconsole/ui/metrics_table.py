@@ -11,6 +11,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from voiceconsole.session.metrics import LLM_METRICS, METRICS, MetricsBuilder
+from voiceconsole.session.summary import WALL_TIME_ONLY
 from voiceconsole.ui.cells import CellRow, ComponentStyles
 
 
@@ -92,6 +93,11 @@ class MetricsTable(ComponentStyles, Widget, can_focus=False):
             values = [latest.value(info.key) if latest else None, s.p50, s.p95] + ([s.max] if show_max else [])
             if info.key == "barge_in_latency" and self.metrics.interruptions:
                 values[0] = self.metrics.interruptions[-1].latency
+            if self.metrics.virtual_time and info.key in WALL_TIME_ONLY:
+                # Engine work takes no virtual time: these would read 0 ms in a --fast run.
+                row.text(11, "n/a (virtual time)"[: max(0, width - 11)], self.style_of("none"))
+                rows.append(row)
+                continue
             for i, value in enumerate(values):
                 text = "—" if value is None else (f"{value:.0f}" if info.unit == "count" else f"{value * 1000:.0f}")
                 row.text(11 + i * 6, f"{text:>5}", self.style_of("none" if value is None else "value"))
