@@ -375,6 +375,8 @@ def test_a_conversation_through_the_cli_ends_with_the_streamed_replies_and_never
     # Requests are numbered in the order the server saw them; every reply is what it streamed.
     for done in of(events, LlmDone):
         assert done.text == default_reply(seen[done.request - 1].messages)
+        # The summary prints a streamed reply's words once they are all in.
+        assert f"llm reply {done.request} done: {done.text}" in out.stdout
     answered = {e.turn for e in events if e.type == "tts.queued"}
     assert answered == {t.turn for t in turns}
     assert len([e for e in events if e.type == "playback.start"]) == 3

@@ -12,6 +12,7 @@ from voiceconsole.config import Settings
 from voiceconsole.events import (
     EngineError,
     Event,
+    LlmDone,
     SessionStarted,
     TtsFailed,
     TtsQueued,
@@ -45,7 +46,10 @@ class SummaryPrinter:
             )
         elif isinstance(event, TtsQueued):
             self.replies += 1
-            self._line(f"reply {event.reply} queued: {event.text}")
+            # A streamed LLM reply is queued before its words exist; llm.done prints them.
+            self._line(f"reply {event.reply} queued: {event.text or '(streaming from the LLM)'}")
+        elif isinstance(event, LlmDone):
+            self._line(f"llm reply {event.request} done: {event.text or '(empty)'}")
         elif isinstance(event, TtsFailed):
             self.errors += 1
             self._line(f"reply {event.reply} failed: {event.message}")
