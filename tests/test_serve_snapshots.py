@@ -104,3 +104,15 @@ def test_session_picker(snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(tapped_console(), terminal_size=WIDE, run_before=open_picker)
+
+
+async def test_the_help_lists_the_watch_keys() -> None:
+    from tests.screen import screen_text
+
+    app = tapped_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Watching agents" in text and "session picker: every connection" in text
+        assert "zoom the timeline in / out" in text  # the console's own keys follow

@@ -414,10 +414,14 @@ class VoiceConsoleApp(App[int]):
         self.theme = names[(current + 1) % len(names)]
         self.notify(f"theme: {self.theme}", timeout=2)
 
+    HELP_TITLE: ClassVar[str] = ""
+    HELP_KEYS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """Keys of a console of its own (a replay, the watch console), listed on top of the help."""
+
     def action_help(self) -> None:
         """Show the keys and the timeline legend."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.HELP_TITLE, self.HELP_KEYS))
 
     def action_tune(self) -> None:
         """Open the tuning panel for the turn settings of the engine in use."""

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
@@ -47,7 +46,6 @@ from voiceconsole.ui.app import VoiceConsoleApp
 from voiceconsole.ui.ghost import GhostLane, GhostTuningScreen
 from voiceconsole.ui.lanes import LANES, TurnLane
 from voiceconsole.ui.meters import MeterState, VuMeters
-from voiceconsole.ui.screens import HelpScreen, help_markup
 from voiceconsole.ui.themes import ThemeSet, load_themes
 from voiceconsole.ui.timelines import TimelinesView
 from voiceconsole.ui.tuning import TuningScreen, config_path_for, settings_from_dict
@@ -100,19 +98,6 @@ class PlayerClock:
         return self.player.current_t
 
 
-class ReplayHelpScreen(HelpScreen):
-    """The console's help with the replay keys on top."""
-
-    def compose(self) -> ComposeResult:
-        lines = ["[b $primary]Replay[/]", ""]
-        lines += [f"  [b $accent]{key:<10}[/] {what}" for key, what in REPLAY_KEYS]
-        with VerticalScroll(id="help-box"):
-            yield Static("\n".join(lines) + "\n\n" + help_markup(), id="help-text")
-
-    def on_mount(self) -> None:
-        self.query_one("#help-box").border_title = "voiceconsole replay help"
-
-
 _REPLAY_CSS = """
 #replay-status { height: 1; padding: 0 1; background: $panel; }
 #bottom { height: 16; }
@@ -130,6 +115,8 @@ class ReplayConsoleApp(VoiceConsoleApp):
 
     CSS = _REPLAY_CSS
     TITLE = "voiceconsole replay"
+    HELP_TITLE = "Replay"
+    HELP_KEYS = REPLAY_KEYS
     LANES = REPLAY_LANES
     BINDINGS = [
         Binding("space", "replay_toggle", "play/pause"),
@@ -339,10 +326,6 @@ class ReplayConsoleApp(VoiceConsoleApp):
         """Not available in a replay (the recorded setting is shown): says so."""
         self._live_only("barge_in")
 
-    def action_help(self) -> None:
-        """The help screen with the replay keys."""
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(ReplayHelpScreen())
 
 
 class GhostTarget:

@@ -52,15 +52,26 @@ def help_markup() -> str:
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys and legend; any of escape, q, ? closes it."""
+    """Keys and legend; any of escape, q, ? closes it. A console with keys of its own (a replay,
+    the watch console) lists them on top under ``title``."""
 
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "close", "close"),
     ]
 
+    def __init__(self, title: str = "", keys: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__()
+        self.own_title = title
+        self.own_keys = keys
+
     def compose(self) -> ComposeResult:
+        lines = []
+        if self.own_keys:
+            lines = [f"[b $primary]{self.own_title}[/]", ""]
+            lines += [f"  [b $accent]{key:<10}[/] {what}" for key, what in self.own_keys]
+            lines += ["", ""]
         with VerticalScroll(id="help-box"):
-            yield Static(help_markup(), id="help-text")
+            yield Static("\n".join(lines) + help_markup(), id="help-text")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").border_title = "voiceconsole help"

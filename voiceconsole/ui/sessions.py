@@ -107,6 +107,12 @@ class SessionPicker(ModalScreen[int | None]):
 class WatchConsoleApp(VoiceConsoleApp):
     """The console on the connections of ``tap`` or ``serve``."""
 
+    HELP_TITLE = "Watching agents"
+    HELP_KEYS = (
+        ("v", "session picker: every connection, enter shows one"),
+        ("n", "next session"),
+    )
+
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("v", "sessions", "sessions"),
         Binding("n", "next_session", "next session"),
