@@ -217,3 +217,31 @@ def test_no_aec_on_a_file_session_says_nothing() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert not [e for e in events_of(out) if e["type"] == "aec.state"]
+
+
+def test_a_recording_with_aec_keeps_mic_raw_and_mic(tmp_path: Path) -> None:
+    from voiceconsole.audio.wavio import read_wav as read
+
+    rec_dir = tmp_path / "rec"
+    speech = str(ROOT / "tests/data/speech_turns.wav")
+    out = run_cli(
+        "--no-ui", "--mic", speech, "--fast", "--aec", "--record", str(rec_dir)
+    )
+    assert out.returncode == 0, out.stderr
+    meta = json.loads((rec_dir / "meta.json").read_text())
+    assert meta["audio"]["mic_raw"]["file"] == "mic_raw.wav"
+    raw, raw_rate = read(rec_dir / "mic_raw.wav")
+    mic, mic_rate = read(rec_dir / "mic.wav")
+    assert raw_rate == mic_rate == 16000
+    assert meta["audio"]["mic_raw"]["frames"] == raw.shape[0] > 0
+    # The raw mic is the fixture itself (16 kHz: no resampling); the processed one differs from it.
+    source, _ = read_wav(ROOT / "tests/data/speech_turns.wav")
+    n = min(source.shape[0], raw.shape[0])
+    assert np.max(np.abs(raw[:n, 0] - source[:n, 0])) < 1e-3
+    assert np.max(np.abs(mic[:n, 0] - raw[:n, 0])) > 1e-3
+
+    out = run_cli(
+        "--no-ui", "--mic", speech, "--fast", "--record", str(tmp_path / "plain")
+    )
+    assert out.returncode == 0, out.stderr
+    assert not (tmp_path / "plain" / "mic_raw.wav").exists()

@@ -6,6 +6,7 @@ A recording holds:
 - ``mic.wav``: the mic audio exactly as handed to the STT engine (so an event's ``audio_t`` is
   a position in this file), 16-bit PCM at the STT rate;
 - ``speaker.wav``: the reply audio as played, 16-bit PCM at the speaker rate;
+- ``mic_raw.wav`` (only when echo cancellation ran): the microphone before it, at the STT rate;
 - ``meta.json``: engines, public settings (never the API key) and versions; rewritten with
   ``complete: true`` when the session stops.
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 EVENTS_FILE = "events.jsonl"
 MIC_FILE = "mic.wav"
+MIC_RAW_FILE = "mic_raw.wav"  # the microphone before echo cancellation (only when it ran)
 SPEAKER_FILE = "speaker.wav"
 META_FILE = "meta.json"
 FORMAT_NAME = "voiceconsole-recording"
@@ -127,6 +129,10 @@ class Recorder:
             "speaker": WavWriter(self.directory / SPEAKER_FILE, session.sink.sample_rate, exclusive=True),
         }
         self._unflushed = {"mic": 0, "speaker": 0}
+        if session.aec.canceller is not None:
+            # Echo cancellation runs: mic.wav is what the engine heard, mic_raw.wav the microphone.
+            self._wavs["mic_raw"] = WavWriter(self.directory / MIC_RAW_FILE, session.stt_rate, exclusive=True)
+            self._unflushed["mic_raw"] = 0
         self._meta = self._initial_meta(session)
         self._write_meta()
         session.bus.add_listener(self.on_event)
@@ -151,6 +157,11 @@ class Recorder:
             "audio": {
                 "mic": {"file": MIC_FILE, "sample_rate": session.stt_rate},
                 "speaker": {"file": SPEAKER_FILE, "sample_rate": session.sink.sample_rate},
+                **(
+                    {"mic_raw": {"file": MIC_RAW_FILE, "sample_rate": session.stt_rate}}
+                    if session.aec.canceller is not None
+                    else {}
+                ),
             },
             "virtual_clock": session.clock.virtual,
             "versions": _versions(),
@@ -199,6 +210,8 @@ class Recorder:
             self._meta["events"] = self.events_written
             self._meta["audio"]["mic"]["frames"] = self._wavs["mic"].frames
             self._meta["audio"]["speaker"]["frames"] = self._wavs["speaker"].frames
+            if "mic_raw" in self._wavs:
+                self._meta["audio"]["mic_raw"]["frames"] = self._wavs["mic_raw"].frames
             self._write_meta()
 
     def _write_meta(self) -> None:
