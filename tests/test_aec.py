@@ -205,16 +205,12 @@ def test_without_the_package_aec_fails_in_one_line_and_the_console_runs_without_
     assert sum(e["type"] == "turn.start" for e in events_of(out)) >= 3
 
 
-def test_no_aec_on_a_file_session_says_nothing() -> None:
-    out = run_cli(
-        "--no-ui",
-        "--mic",
-        str(ROOT / "tests/data/speech_turns.wav"),
-        "--fast",
-        "--no-aec",
-        "--events",
-        "-",
-    )
+def test_no_aec_says_off_and_a_file_session_without_the_flag_says_nothing() -> None:
+    speech = str(ROOT / "tests/data/speech_turns.wav")
+    out = run_cli("--no-ui", "--mic", speech, "--fast", "--no-aec", "--events", "-")
+    assert out.returncode == 0, out.stderr
+    assert [e["state"] for e in events_of(out) if e["type"] == "aec.state"] == ["off"]
+    out = run_cli("--no-ui", "--mic", speech, "--fast", "--events", "-")
     assert out.returncode == 0, out.stderr
     assert not [e for e in events_of(out) if e["type"] == "aec.state"]
 

@@ -29,6 +29,8 @@ class AecPlan:
     canceller: EchoCanceller | None = None
     noise_suppression: bool = False
     delay_ms: float = 0.0
+    announce: bool = True
+    """Whether the session reports this state (``aec.state``); off by default says nothing."""
 
 
 def plan_aec(
@@ -42,12 +44,9 @@ def plan_aec(
     without it."""
     live = hasattr(source, "latency_s") and hasattr(sink, "latency_s")
     if requested is False or (requested is None and not live):
-        reason = (
-            "--no-aec"
-            if requested is False
-            else "the mic or the speaker is not a device"
-        )
-        return AecPlan("off", reason)
+        if requested is False:
+            return AecPlan("off", "--no-aec")
+        return AecPlan("off", "the mic or the speaker is not a device", announce=False)
     from voiceconsole.audio.aec import (
         SUPPORTED_RATES,
         AecUnavailableError,

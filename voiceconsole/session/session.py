@@ -88,7 +88,7 @@ class Session:
         self.options = options or SessionOptions()
         self.turn_settings = turn_settings or TurnSettings()
         self.bus = bus or EventBus()
-        self.aec = aec or AecPlan("off", "not asked for")
+        self.aec = aec or AecPlan("off", "not asked for", announce=False)
         """Echo cancellation: its state, and the canceller when it runs."""
         self.playback = PlaybackBuffer(sink.sample_rate)
         self.meters = SessionMeters()
@@ -255,7 +255,7 @@ class Session:
             },
         )
         self.emit(TurnConfigChanged, settings=self.turn_settings.as_dict())
-        if self.aec.state != "off":  # off (the default) says nothing, as before
+        if self.aec.announce:
             self.emit(
                 AecState,
                 state=self.aec.state,

@@ -1,4 +1,5 @@
-"""The VU meters: mic and speaker levels in dBFS with peak hold and a clip light."""
+"""The VU meters: mic and speaker levels in dBFS with peak hold and a clip light, and the echo
+canceller's ERLE while the bot speaks."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ class MeterState:
         dt = 0.0 if self.last_t is None else max(0.0, now - self.last_t)
         self.last_t = now
         self.level = max(rms_db, self.level - RELEASE_DB_PER_S * dt)
-        held = self.peak if now - self.peak_t <= PEAK_HOLD_S else self.peak - PEAK_FALL_DB_PER_S * dt
+        held = (
+            self.peak
+            if now - self.peak_t <= PEAK_HOLD_S
+            else self.peak - PEAK_FALL_DB_PER_S * dt
+        )
         if peak_db >= held:
             self.peak, self.peak_t = peak_db, now
         else:
@@ -83,25 +88,55 @@ class VuMeters(ComponentStyles, Widget, can_focus=False):
         super().__init__(id=id)
         self.now = now
         self.meters = {"mic": MeterState(), "speaker": MeterState()}
-        self._shown: list[object] = [None, None]  # what each meter line shows, to skip still ones
+        self._shown: list[object] = [
+            None,
+            None,
+        ]  # what each meter line shows, to skip still ones
         self._rows: list[CellRow | None] = [None, None, None]
+        self.erle_db: float | None = None
+        """The ERLE shown beside the scale (None: nothing shown)."""
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 3
 
-    def set_levels(self, source: str, rms_db: float, peak_db: float, clips: int) -> None:
+    def set_levels(
+        self, source: str, rms_db: float, peak_db: float, clips: int
+    ) -> None:
         """A new reading for ``mic`` or ``speaker``."""
         self.meters[source].update(rms_db, peak_db, clips, self.now())
+
+    def _current_erle(self) -> float | None:
+        """The console model's latest ERLE while a reply is heard (the app's ``model``)."""
+        from voiceconsole.ui.model import ConsoleModel
+
+        model = getattr(self.app, "model", None)
+        if (
+            not isinstance(model, ConsoleModel)
+            or model.erle is None
+            or model.playing_reply() is None
+        ):
+            return None
+        return model.erle.erle_db
 
     def update(self) -> bool:
         """Redraw the meters that moved; True if any did."""
         width = self.content_region.width
+        erle = self._current_erle()
+        if erle != self.erle_db:
+            self.erle_db = erle
+            self._rows[2] = None
+            self.refresh(Region(0, 2, width, 1))
         now = self.now()
         bar = self._bar_width(width)
         moved = False
         for y, meter in enumerate(self.meters.values()):
-            shown = (width, self._eighths(meter.level, bar * 8), self._eighths(meter.peak, bar * 8) // 8,
-                     round(meter.readout, 1), meter.clipping(now))
+            shown = (
+                width,
+                self._eighths(meter.level, bar * 8),
+                self._eighths(meter.peak, bar * 8) // 8,
+                round(meter.readout, 1),
+                meter.clipping(now),
+            )
             if shown == self._shown[y]:
                 continue
             moved = True
@@ -132,14 +167,15 @@ class VuMeters(ComponentStyles, Widget, can_focus=False):
         share = (max(METER_FLOOR_DB, min(0.0, db)) - METER_FLOOR_DB) / -METER_FLOOR_DB
         return int(share * width)
 
-
     def render_line(self, y: int) -> Strip:
         width = self.content_region.width
         if y > 2:
             return Strip.blank(width, self.base_style)
         row = self._rows[y]
         if row is None or row.width != width:
-            row = self._rows[y] = self._scale_row(width) if y == 2 else self._meter_row(y, width)
+            row = self._rows[y] = (
+                self._scale_row(width) if y == 2 else self._meter_row(y, width)
+            )
         return row.strip()
 
     def _scale_row(self, width: int) -> CellRow:
@@ -149,11 +185,20 @@ class VuMeters(ComponentStyles, Widget, can_focus=False):
         free = 0
         for db in METER_SCALE:
             label = str(db)
-            col = min(5 + self._eighths(db, bar * 8) // 8 - len(label) // 2, 5 + bar - len(label))
+            col = min(
+                5 + self._eighths(db, bar * 8) // 8 - len(label) // 2,
+                5 + bar - len(label),
+            )
             if col >= free:
                 cells.text(col, label, scale)
                 free = col + len(label) + 1
         cells.text(5 + bar + 1, "dBFS", scale)
+        if self.erle_db is not None:
+            cells.text(
+                5 + bar + 6,
+                f"ERLE{self.erle_db:4.0f}dB"[: max(0, width - bar - 11)],
+                self.style_of("value"),
+            )
         return cells
 
     def _meter_row(self, y: int, width: int) -> CellRow:
@@ -178,7 +223,11 @@ class VuMeters(ComponentStyles, Widget, can_focus=False):
         value = f"{meter.readout:6.1f}" if meter.readout > -100 else "  -inf"
         cells.text(5 + bar + 1, value, self.style_of("value"))
         clip = meter.clipping(self.now())
-        cells.text(5 + bar + 8, " CLIP " if clip else " clip ", self.style_of("clip" if clip else "noclip"))
+        cells.text(
+            5 + bar + 8,
+            " CLIP " if clip else " clip ",
+            self.style_of("clip" if clip else "noclip"),
+        )
         return cells
 
 

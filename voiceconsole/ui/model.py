@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from voiceconsole.events import (
+    AecErle,
+    AecState,
     AudioLevel,
     DeviceState,
     EngineError,
@@ -125,6 +127,10 @@ class ConsoleModel:
         self.signal = SignalTrack()
         """The local engine's ``vad.signal`` batches, one entry per VAD frame."""
         self.last_level: dict[str, AudioLevel] = {}
+        self.aec: AecState | None = None
+        """Echo cancellation's state (None: the session said nothing, i.e. it is off)."""
+        self.erle: AecErle | None = None
+        """The latest echo return loss enhancement measured while the bot spoke."""
         self.vad: list[Span] = []
         self.mutes: list[Span] = []
         self.turn_marks: list[Mark] = []
@@ -224,6 +230,14 @@ class ConsoleModel:
     def _on_device(self, e: DeviceState) -> None:
         self.devices[e.stream] = e
         self.versions.status = self.bump()
+
+    def _on_aec(self, e: AecState) -> None:
+        self.aec = e
+        self.versions.status = self.bump()
+
+    def _on_erle(self, e: AecErle) -> None:
+        self.erle = e
+        self.versions.levels = self.bump()
 
     def _on_level(self, e: AudioLevel) -> None:
         track = self.mic if e.source == "mic" else self.speaker
@@ -449,6 +463,8 @@ _HANDLERS: dict[type[Event], Callable[[ConsoleModel, Any], None]] = {
     EngineError: ConsoleModel._on_engine_error,
     DeviceState: ConsoleModel._on_device,
     AudioLevel: ConsoleModel._on_level,
+    AecState: ConsoleModel._on_aec,
+    AecErle: ConsoleModel._on_erle,
     VadSignalBatch: ConsoleModel._on_signal,
     SpeechStarted: ConsoleModel._on_speech_start,
     SpeechStopped: ConsoleModel._on_speech_stop,

@@ -137,6 +137,10 @@ class StatusBar(Widget):
         text.append("muted" if self.muted else "live", style("alert" if self.muted else "on"))
         text.append(" │ ", style("label"))
         text.append("● rec" if self.recording else "rec off", style("alert" if self.recording else "off"))
+        aec = self.model.aec
+        if aec is not None:
+            text.append(" │ aec ", style("label"))
+            text.append(aec.state, style({"on": "on", "off": "off"}.get(aec.state, "alert")))
         text.append(" │ barge-in ", style("label"))
         text.append("auto" if self.barge_in else "off", style("on" if self.barge_in else "off"))
         text.append(" │ ", style("label"))
