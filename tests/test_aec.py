@@ -129,6 +129,40 @@ def test_a_far_end_at_the_device_rate_is_resampled(far: np.ndarray) -> None:
     assert 10 * np.log10(energy(mic[converged]) / energy(result[converged])) >= 20.0
 
 
+def test_timed_far_end_arriving_in_bursts_is_fed_by_when_it_is_heard(
+    far: np.ndarray,
+) -> None:
+    # The device hears each far block 50 ms after it is sent, and the loop hands the blocks
+    # over three at a time; the mic blocks carry their capture times on the same clock.
+    mic = echo_path(far, 0.05)
+    canceller = EchoCanceller(RATE)
+    out = []
+    burst: list[tuple[np.ndarray, float]] = []
+    for k, i in enumerate(range(0, far.size, 320)):
+        burst.append((far[i : i + 320], 0.05 + i / RATE))
+        if len(burst) == 3 or k % 3 == 0:
+            for block, heard_at in burst:
+                canceller.far(block, RATE, heard_at)
+            burst = []
+        out.append(canceller.near(mic[i : i + 320], i / RATE))
+    result = np.concatenate(out)
+    echo_only = slice(4 * RATE, 10 * RATE)
+    assert 10 * np.log10(energy(mic[echo_only]) / energy(result[echo_only])) >= 20.0
+    assert canceller.converged
+
+
+def test_until_it_has_converged_the_canceller_holds_the_mic_while_the_far_end_plays(
+    far: np.ndarray,
+) -> None:
+    canceller = EchoCanceller(RATE, delay_ms=60)
+    mic = echo_path(far, 0.06)
+    speech = int(0.9 * RATE)  # the far end's first word is under way
+    canceller.far(far[:speech], RATE)
+    first = canceller.near(mic[:speech])
+    assert not canceller.converged
+    assert np.max(np.abs(first)) == 0.0
+
+
 def test_erle_of_silence_is_none() -> None:
     assert erle_db(0.0, 0.0) is None
     assert erle_db(1000.0, 10.0) == 20.0

@@ -10,13 +10,16 @@ import pytest
 
 from tests.test_live_audio import SPEECH, Recorder, running, wait_for
 from voiceconsole.events import (
+    AecErle,
     PlaybackFinished,
     PlaybackInterrupted,
     PlaybackStarted,
     TurnStart,
 )
 
-pytest.importorskip("livekit.rtc", reason="echo cancellation needs: pip install 'voiceconsole[aec]'")
+pytest.importorskip(
+    "livekit.rtc", reason="echo cancellation needs: pip install 'voiceconsole[aec]'"
+)
 
 REPLY = "please hold while we try to connect you. your call cannot be completed as dialed. please try again later."
 
@@ -50,26 +53,57 @@ async def speak(aec: bool, *, talk_over: bool = False) -> tuple[object, Recorder
     rec = Recorder(session)
     rec.audio["mic_raw"] = []
     async with running(session):
-        await wait_for(lambda: rec.device("input", "open") != [], "the input device to open")
+        await wait_for(
+            lambda: rec.device("input", "open") != [], "the input device to open"
+        )
         await asyncio.sleep(0.5)
         session.say(REPLY)
-        await wait_for(lambda: rec.of(PlaybackStarted) != [], "the reply to start playing")
+        await wait_for(
+            lambda: rec.of(PlaybackStarted) != [], "the reply to start playing"
+        )
         if talk_over:
             await asyncio.sleep(1.5)
-            player = await asyncio.create_subprocess_exec("paplay", str(SPEECH), env={**os.environ})
-            await wait_for(lambda: rec.of(PlaybackInterrupted) != [] or rec.of(PlaybackFinished) != [], "the reply to end")
+            player = await asyncio.create_subprocess_exec(
+                "paplay", str(SPEECH), env={**os.environ}
+            )
+            await wait_for(
+                lambda: (
+                    rec.of(PlaybackInterrupted) != [] or rec.of(PlaybackFinished) != []
+                ),
+                "the reply to end",
+            )
             player.terminate()
             await player.wait()
         else:
-            await wait_for(lambda: rec.of(PlaybackFinished) != [], "the reply to finish")
+            await wait_for(
+                lambda: rec.of(PlaybackFinished) != [], "the reply to finish"
+            )
             await asyncio.sleep(1.0)
     return session, rec
 
 
-async def test_without_aec_the_bots_own_reply_starts_a_false_turn(virtual_audio: str) -> None:
+async def test_without_aec_the_bots_own_reply_starts_a_false_turn(
+    virtual_audio: str,
+) -> None:
     _, rec = await speak(aec=False)
-    assert rec.of(TurnStart), "the reply played on the sink should come back through the mic as a turn"
+    assert rec.of(TurnStart), (
+        "the reply played on the sink should come back through the mic as a turn"
+    )
 
 
-# Not yet committed as tests: with AEC on this path AEC3 reached 1-26 dB ERLE (not the 20 dB it
-# reaches on the synthetic path) and the reply still started turns; see the issue 16 report.
+async def test_with_aec_the_same_reply_starts_no_turn_and_erle_is_reported(
+    virtual_audio: str,
+) -> None:
+    _, rec = await speak(aec=True)
+    assert not rec.of(TurnStart)
+    assert rec.of(PlaybackFinished) and not rec.of(PlaybackInterrupted)
+    erles = [e.erle_db for e in rec.of(AecErle)]  # type: ignore[attr-defined]
+    assert erles and max(erles) >= 20.0, erles
+
+
+async def test_with_aec_a_user_talking_over_the_reply_starts_a_turn_and_barges_in(
+    virtual_audio: str,
+) -> None:
+    _, rec = await speak(aec=True, talk_over=True)
+    assert rec.of(TurnStart)
+    assert rec.of(PlaybackInterrupted)

@@ -25,8 +25,11 @@ INSTALL_HINT = "pip install 'voiceconsole[aec]'  (or: pip install livekit)"
 SUPPORTED_RATES = (8000, 16000, 32000, 48000)
 FAR_ACTIVE_DBFS = -50.0  # far-end frames quieter than this do not count towards ERLE
 FAR_HOLD_S = 0.3  # the echo of a far-end frame can still arrive this long after it
-ERLE_WINDOW_S = 0.5
-FAR_BACKLOG_S = 0.5  # far-end audio waiting longer than this is fed at once  # ERLE is reported over this much audio while the bot speaks
+ERLE_WINDOW_S = 0.5  # ERLE is reported over this much audio while the bot speaks
+CONVERGED_DB = 15.0  # the first ERLE window this good ends the hold on the mic
+FAR_BACKLOG_S = 0.5  # far-end audio waiting longer than this is fed at once
+# Timed far-end frames go in this long before the mic frame captured with them.
+FAR_LEAD_S = 0.06
 
 
 class AecUnavailableError(RuntimeError):
@@ -92,6 +95,10 @@ class EchoCanceller:
         self.on_erle = on_erle
         self._near_pending = np.zeros(0, dtype=np.float32)
         self._far_pending = np.zeros(0, dtype=np.int16)
+        self._far_t0 = (
+            0.0  # when the first pending far-end sample is heard (timed mode)
+        )
+        self._timed = False
         self._far_resampler: StreamResampler | None = None
         self._far_rate = rate
         self._far_active_until = (
@@ -105,6 +112,9 @@ class EchoCanceller:
         self.erle_db: float | None = None
         """The last ERLE reported (None before the far end has been active long enough)."""
         self.frames_processed = 0
+        self.converged = False
+        """Whether an ERLE window has reached CONVERGED_DB; until then the mic is held (silence)
+        while the far end may be echoing, so the canceller's first leaks start no turn."""
 
     # --- the far end --------------------------------------------------------------------------
 
@@ -113,8 +123,11 @@ class EchoCanceller:
         if stream == "speaker":
             self.far(samples, rate)
 
-    def far(self, samples: np.ndarray, rate: int) -> None:
-        """Far-end audio (float32 mono at ``rate``) as it was sent to the output device."""
+    def far(
+        self, samples: np.ndarray, rate: int, heard_at: float | None = None
+    ) -> None:
+        """Far-end audio (float32 mono at ``rate``) as it was sent to the output device;
+        ``heard_at`` is when its first sample is heard (PortAudio's DAC time), if known."""
         if rate != self.rate:
             if self._far_resampler is None or self._far_rate != rate:
                 # soxr's HQ filter hands its output over in bursts up to 40 ms late, which can
@@ -132,14 +145,22 @@ class EchoCanceller:
             self._far_active_until = (
                 self._near_s + pcm.size / self.rate + self.delay_ms / 1000 + FAR_HOLD_S
             )
+        if heard_at is not None:
+            # Timed: the pending samples end where this block starts.
+            self._far_t0 = heard_at - self._far_pending.size / self.rate
+            self._timed = True
         self._far_pending = (
             np.concatenate([self._far_pending, pcm]) if self._far_pending.size else pcm
         )
 
     # --- the mic ------------------------------------------------------------------------------
 
-    def near(self, samples: np.ndarray) -> np.ndarray:
-        """Mic audio in (float32 mono at ``rate``), the processed audio out (whole frames)."""
+    def near(self, samples: np.ndarray, captured_at: float | None = None) -> np.ndarray:
+        """Mic audio in (float32 mono at ``rate``), the processed audio out (whole frames).
+
+        ``captured_at`` is when its first sample was captured (PortAudio's ADC time, the clock
+        of the far end's ``heard_at``): with both, far-end frames are fed by time, else one per
+        mic frame."""
         pending = (
             np.concatenate([self._near_pending, samples])
             if self._near_pending.size
@@ -148,15 +169,31 @@ class EchoCanceller:
         n = self.frame
         whole = pending.size // n * n
         out = np.empty(whole, dtype=np.float32)
+        first_t = (
+            None
+            if captured_at is None
+            else captured_at - self._near_pending.size / self.rate
+        )
         for start in range(0, whole, n):
             pcm = _to_pcm16(pending[start : start + n])
             frame = self._frame_type(bytearray(pcm.tobytes()), self.rate, 1, n)
             if self.echo:
-                self._feed_far()
+                if self._timed and first_t is not None:
+                    self._feed_far_until(first_t + start / self.rate + FAR_LEAD_S)
+                else:
+                    self._feed_far()
             self._apm.process_stream(frame)
             processed = np.frombuffer(frame.data, dtype=np.int16)
-            out[start : start + n] = processed.astype(np.float32) / 32768.0
             self._measure(pcm, processed)
+            if (
+                self.echo
+                and not self.converged
+                and self._near_s <= self._far_active_until
+            ):
+                # Until AEC3 has converged once, its leak would start turns: hold the mic.
+                out[start : start + n] = 0.0
+            else:
+                out[start : start + n] = processed.astype(np.float32) / 32768.0
         self._near_pending = pending[whole:].copy()
         self.frames_processed += whole // n
         return out
@@ -179,6 +216,21 @@ class EchoCanceller:
         waited_ms = 1000.0 * self._far_pending.size / self.rate
         self._apm.set_stream_delay_ms(max(0, round(self.delay_ms - waited_ms)))
 
+    def _feed_far_until(self, t: float) -> None:
+        """Feed every far-end frame heard before ``t`` (each frame goes in just before the mic
+        frame that holds its echo; the delay hint is the lead)."""
+        n = self.frame
+        frames = self._far_pending.size // n
+        ready = max(0, min(frames, int((t - self._far_t0) * self.rate) // n))
+        for k in range(ready):
+            chunk = self._far_pending[k * n : (k + 1) * n]
+            self._apm.process_reverse_stream(
+                self._frame_type(chunk.tobytes(), self.rate, 1, n)
+            )
+        self._far_pending = self._far_pending[ready * n :]
+        self._far_t0 += ready * n / self.rate
+        self._apm.set_stream_delay_ms(round(FAR_LEAD_S * 1000))
+
     def _measure(self, raw: np.ndarray, processed: np.ndarray) -> None:
         n = raw.size
         self._near_s += n / self.rate
@@ -193,6 +245,7 @@ class EchoCanceller:
             self._erle_samples = 0
             if erle is not None:
                 self.erle_db = erle
+                self.converged = self.converged or erle >= CONVERGED_DB
                 if self.on_erle is not None:
                     self.on_erle(erle)
 

@@ -35,12 +35,23 @@ class DeviceSource(DeviceWorker):
     preferred_rate: int | None = 16000
 
     def __init__(
-        self, device: DeviceInfo, block_ms: int = 20, *, ring_blocks: int = 100, stall_timeout_s: float = 5.0
+        self,
+        device: DeviceInfo,
+        block_ms: int = 20,
+        *,
+        ring_blocks: int = 100,
+        stall_timeout_s: float = 5.0,
     ) -> None:
         super().__init__(device, block_ms, stall_timeout_s)
         self._slots = ring_blocks
-        self._ring = np.zeros((ring_blocks, self.blocksize, self.channels), dtype=np.float32)
+        self._ring = np.zeros(
+            (ring_blocks, self.blocksize, self.channels), dtype=np.float32
+        )
         self._lengths = np.zeros(ring_blocks, dtype=np.int64)
+        self._adc_times = np.zeros(ring_blocks, dtype=np.float64)
+        self.block_time: float | None = None
+        """When the block last yielded was captured (PortAudio's ``inputBufferAdcTime``, in the
+        streams' shared clock; None while the device is lost): the echo canceller aligns by it."""
         self._written = 0  # blocks written (callback only)
         self._read = 0  # blocks read (loop only)
         self.overflows = 0
@@ -73,10 +84,14 @@ class DeviceSource(DeviceWorker):
         ring = getattr(self, "_ring", None)
         if ring is not None and ring.shape[2] != self.channels:
             # Reopened with another channel count: the ring is empty (the loop drained it).
-            self._ring = np.zeros((self._slots, self.blocksize, self.channels), dtype=np.float32)
+            self._ring = np.zeros(
+                (self._slots, self.blocksize, self.channels), dtype=np.float32
+            )
         return stream
 
-    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(
+        self, indata: np.ndarray, frames: int, time_info: Any, status: Any
+    ) -> None:
         if self._end_stream:
             raise self._sd.CallbackAbort
         self.callbacks += 1
@@ -89,6 +104,7 @@ class DeviceSource(DeviceWorker):
             n = min(frames, self.blocksize)
             self._ring[slot, :n] = indata[:n]
             self._lengths[slot] = n
+            self._adc_times[slot] = time_info.inputBufferAdcTime
             self._written += 1
             if self.on_block is not None:
                 self.on_block(self._written - 1)
@@ -105,7 +121,12 @@ class DeviceSource(DeviceWorker):
             return None
         slot = self._read % self._slots
         frames = self._ring[slot, : self._lengths[slot]]
-        block = frames[:, 0].copy() if self.channels == 1 else frames.mean(axis=1, dtype=np.float32)
+        self.block_time = float(self._adc_times[slot]) or None
+        block = (
+            frames[:, 0].copy()
+            if self.channels == 1
+            else frames.mean(axis=1, dtype=np.float32)
+        )
         self._read += 1
         return block
 
@@ -128,7 +149,9 @@ class DeviceSource(DeviceWorker):
                     yield silence
                 continue
             if not await self._wait_for_data():
-                async for silence in self._recover(f"no audio for {self.stall_timeout_s:g} s"):
+                async for silence in self._recover(
+                    f"no audio for {self.stall_timeout_s:g} s"
+                ):
                     yield silence
 
     async def _wait_for_data(self) -> bool:
@@ -147,12 +170,19 @@ class DeviceSource(DeviceWorker):
         self._wait_started = now
         self._stalled = False
         if self._stall_timer is None:
-            self._stall_timer = self._loop.call_at(now + self.stall_timeout_s, self._check_stall)
+            self._stall_timer = self._loop.call_at(
+                now + self.stall_timeout_s, self._check_stall
+            )
         try:
             await self._event_ready.wait()
         finally:
             self._waiting = False
-        return self._closed or not self._stalled or self._read < self._written or self._finished
+        return (
+            self._closed
+            or not self._stalled
+            or self._read < self._written
+            or self._finished
+        )
 
     def _check_stall(self) -> None:
         """On the loop: wake a wait that has gone ``stall_timeout_s`` without audio, else re-arm."""
@@ -173,11 +203,14 @@ class DeviceSource(DeviceWorker):
 
     async def _recover(self, detail: str) -> AsyncIterator[np.ndarray]:
         assert self._loop is not None
-        self._report_lost(detail, "reopening it; the session goes on with silence until it is back")
+        self._report_lost(
+            detail, "reopening it; the session goes on with silence until it is back"
+        )
         with contextlib.suppress(DeviceError):
             await self._blocking(self._close_stream)
         self._stream = None
         self._read = self._written  # what the lost stream left is stale
+        self.block_time = None
         silence = np.zeros(self.blocksize, dtype=np.float32)
         async for due in self._blocks_until_reopened():
             await asyncio.sleep(max(0.0, due - self._loop.time()))

@@ -31,7 +31,9 @@ class DeviceSink(DeviceWorker):
 
     kind: Kind = "output"
 
-    def __init__(self, device: DeviceInfo, block_ms: int = 20, *, stall_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, device: DeviceInfo, block_ms: int = 20, *, stall_timeout_s: float = 5.0
+    ) -> None:
         super().__init__(device, block_ms, stall_timeout_s)
         self.underflows = 0
         """PortAudio output underflows so far."""
@@ -39,6 +41,10 @@ class DeviceSink(DeviceWorker):
         self._on_progress: Callable[[np.ndarray | None], None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._lost: asyncio.Event | None = None  # created on the loop in start()
+        self.on_played: Callable[[np.ndarray, int, float | None], None] | None = None
+        """Called on the loop with each block as sent to the device, its rate and when it is
+        heard (PortAudio's ``outputBufferDacTime``; None while the device is lost): the echo
+        canceller's far end."""
 
     def _make_stream(self, channels: int) -> Any:
         return self._sd.OutputStream(
@@ -51,7 +57,9 @@ class DeviceSink(DeviceWorker):
             finished_callback=self._on_finished,
         )
 
-    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(
+        self, outdata: np.ndarray, frames: int, time_info: Any, status: Any
+    ) -> None:
         if self._end_stream:
             raise self._sd.CallbackAbort
         self.callbacks += 1
@@ -65,15 +73,19 @@ class DeviceSink(DeviceWorker):
         buffer.pull_into(mono)
         if self.channels > 1:
             outdata[:, 1:] = outdata[:, :1]
-        self._wake_threadsafe(self._played, mono.copy())
+        self._wake_threadsafe(self._played, mono.copy(), time_info.outputBufferDacTime)
 
     @property
     def underruns(self) -> int:
         """Output underruns so far (the buffer's and PortAudio's)."""
-        return (self._buffer.underruns if self._buffer is not None else 0) + self.underflows
+        return (
+            self._buffer.underruns if self._buffer is not None else 0
+        ) + self.underflows
 
-    def _played(self, block: np.ndarray | None) -> None:
+    def _played(self, block: np.ndarray | None, dac_time: float | None = None) -> None:
         """On the loop, after each block: tell the session, report underruns."""
+        if self.on_played is not None and block is not None:
+            self.on_played(block, self.sample_rate, dac_time or None)
         if self._on_progress is not None:
             self._on_progress(block)
         self._report_xruns(self.underruns, "underrun")
@@ -82,7 +94,9 @@ class DeviceSink(DeviceWorker):
         if self._lost is not None:
             self._lost.set()
 
-    async def start(self, buffer: PlaybackBuffer, on_progress: Callable[[np.ndarray | None], None]) -> None:
+    async def start(
+        self, buffer: PlaybackBuffer, on_progress: Callable[[np.ndarray | None], None]
+    ) -> None:
         """Start playing ``buffer``; ``on_progress(block)`` follows on the loop after each block."""
         self._loop = asyncio.get_running_loop()
         self._buffer = buffer
@@ -116,7 +130,9 @@ class DeviceSink(DeviceWorker):
 
     async def _recover(self, detail: str) -> None:
         assert self._loop is not None and self._buffer is not None
-        self._report_lost(detail, "reopening it; replies are timed but not heard until it is back")
+        self._report_lost(
+            detail, "reopening it; replies are timed but not heard until it is back"
+        )
         with contextlib.suppress(DeviceError):
             await self._blocking(self._close_stream)
         self._stream = None

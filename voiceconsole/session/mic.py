@@ -91,6 +91,7 @@ class MicInput:
         silenced: Callable[[], bool],
         canceller: EchoCanceller | None = None,
         taps: list[AudioTap] | None = None,
+        captured_at: Callable[[], float | None] | None = None,
     ) -> None:
         self.stt_rate = stt_rate
         self.meter = meter
@@ -99,6 +100,7 @@ class MicInput:
         self.silenced = silenced
         self.canceller = canceller
         self.taps = taps if taps is not None else []
+        self.captured_at = captured_at
         self._resampler = StreamResampler(source_rate, stt_rate)
         self._levels = LevelWindow(stt_rate, level_interval_s)
 
@@ -108,7 +110,8 @@ class MicInput:
         if samples.size and self.canceller is not None:
             for tap in self.taps:
                 tap("mic_raw", samples, self.stt_rate)
-            samples = self.canceller.near(samples)
+            at = self.captured_at() if self.captured_at is not None else None
+            samples = self.canceller.near(samples, at)
         if samples.size == 0:
             return
         if self.silenced():

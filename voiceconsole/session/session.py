@@ -145,10 +145,15 @@ class Session:
             self._mic_silenced,
             canceller=self.aec.canceller,
             taps=self.audio_taps,
+            captured_at=(lambda: getattr(source, "block_time", None)),
         )
         if self.aec.canceller is not None:
-            # The far end: the speaker blocks as the sink played them (a tap, on the loop).
-            self.audio_taps.insert(0, self.aec.canceller.tap)
+            # The far end: the blocks as sent to the device with when they are heard, from a
+            # device sink; else the speaker blocks as played (a tap). Both on the loop.
+            if hasattr(sink, "on_played"):
+                sink.on_played = self.aec.canceller.far
+            else:
+                self.audio_taps.insert(0, self.aec.canceller.tap)
             self.aec.canceller.on_erle = lambda db: self.emit(AecErle, erle_db=db)
         self._turn_open = False
         self._echo_until = 0.0
