@@ -37,7 +37,7 @@ BENCHMARKS: dict[str, str] = {
     "llm": "voice-to-voice with the LLM responder, speculation off vs llm vs llm+tts on the same audio (scripted LLM server)",
     "aec": "echo cancellation (WebRTC AEC3 via livekit): ERLE once converged, added latency, CPU per audio second",
 }
-NEEDS_AUDIO = {"bargein", "capture"}
+NEEDS_AUDIO = {"bargein", "capture", "aec"}
 CHILD_TIMEOUT_S = 240
 """The parent kills a child still running after this (the child's own watchdog fires first)."""
 CHILD_TIMEOUTS_S = {"cpu": 420, "sweep": 420}

@@ -7,10 +7,15 @@ echo-only audio after the first four seconds (convergence). Added latency: the a
 canceller holds back (whole 10 ms frames pass at once: nothing for 20 ms blocks, under one
 frame for blocks off the grid) plus the processing time of one 20 ms block. CPU: process time
 per second of audio, far end and mic together.
+
+On the real path (the virtual PulseAudio null sink whose monitor is the default source, so the
+console hears everything it plays): a live session speaks a reply with the offline TTS; ERLE
+is the ``aec.erle`` events the canceller reports after its first converged window.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import numpy as np
@@ -36,6 +41,59 @@ def _echo(far: np.ndarray) -> np.ndarray:
     return np.concatenate([np.zeros(int(0.06 * RATE), np.float32), wet])[
         : far.size
     ].astype(np.float32)
+
+
+LIVE_REPLY = (
+    "please hold while we try to connect you. your call cannot be completed as dialed. "
+    "please check the number and dial again. all circuits are busy now."
+)
+
+
+async def _live_erle(replies: int) -> tuple[list[float], int]:
+    """ERLE windows after convergence over ``replies`` live replies, and the turns they started."""
+    from voiceconsole.audio import open_devices
+    from voiceconsole.audio.vad import ReferenceVad
+    from voiceconsole.config import Settings
+    from voiceconsole.engines.local_stt import LocalSttEngine
+    from voiceconsole.engines.local_tts import LocalTtsEngine
+    from voiceconsole.events import AecErle, PlaybackFinished, TurnStart
+    from voiceconsole.session.mic import plan_aec
+    from voiceconsole.session.responder import EchoResponder
+    from voiceconsole.session.session import Session
+
+    settings = Settings()
+    source, sink = open_devices.open_input(settings), open_devices.open_output(settings)
+    stt = LocalSttEngine()
+    plan = plan_aec(None, False, source, sink, stt.sample_rate)
+    session = Session(
+        source=source,
+        sink=sink,
+        stt=stt,
+        tts=LocalTtsEngine(),
+        responder=EchoResponder(),
+        reference_vad=ReferenceVad(),
+        aec=plan,
+    )
+    events: list = []
+    session.bus.add_listener(events.append)
+    task = asyncio.create_task(session.run())
+    try:
+        await asyncio.sleep(1.0)
+        for n in range(replies):
+            session.say(LIVE_REPLY)
+            deadline = time.monotonic() + 60
+            while (
+                sum(isinstance(e, PlaybackFinished) for e in events) <= n
+                and time.monotonic() < deadline
+            ):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+    finally:
+        session.request_stop("benchmark over")
+        await asyncio.wait_for(task, 60)
+    erles = [e.erle_db for e in events if isinstance(e, AecErle)]
+    first = next((i for i, v in enumerate(erles) if v >= 15.0), len(erles))
+    return erles[first + 1 :], sum(isinstance(e, TurnStart) for e in events)
 
 
 def run(quick: bool) -> list[Figure]:
@@ -78,7 +136,26 @@ def run(quick: bool) -> list[Figure]:
         taken += odd.near(far[i : i + 112]).size
         worst_hold = max(worst_hold, given - taken)
 
+    from benchmarks.live import use_virtual_audio
+
+    use_virtual_audio()
+    live, false_turns = asyncio.run(_live_erle(2 if quick else 5))
     return [
+        distribution(
+            "ERLE once converged (null sink: its monitor is the mic)",
+            "dB",
+            live,
+            target=20.0,
+            target_stat="median",
+            target_op=">=",
+            note="half-second windows after the first converged one, live replies",
+        ),
+        single(
+            "turns the bot's own replies started (null sink, AEC on)",
+            "turns",
+            float(false_turns),
+            target=0.0,
+        ),
         distribution(
             "ERLE once converged (synthetic echo path)",
             "dB",
