@@ -4,8 +4,10 @@ The module comes from the ``livekit`` package (``livekit.rtc.AudioProcessingModu
 one LiveKit's own console runs). It works on 10 ms frames of 16-bit PCM. The far end (what the
 playback worker actually sent to the device) goes in through :meth:`EchoCanceller.far`, the
 mic through :meth:`EchoCanceller.near`; both run on the event loop, never in an audio
-callback (the workers hand their blocks over with ``call_soon_threadsafe``). The delay between
-the two streams is set from the latencies PortAudio reports for both streams; AEC3 refines it.
+callback (the workers hand their blocks over with ``call_soon_threadsafe``). With the times
+PortAudio reports (when a far-end block is heard, when a mic block was captured) each far-end
+frame goes in FAR_LEAD_S before the mic frame that holds its echo; without them, one far-end
+frame per mic frame, the delay hint being the streams' reported latencies.
 
 A block whose length is not a whole number of 10 ms frames leaves its remainder for the next
 block: at most one frame (10 ms) of added delay, less than one device block.
