@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the scenes live in tests/, which is not installed
 
 from tests.scenes import SCENES, ScriptedController  # noqa: E402
+from tests.test_llm_metrics import llm_scene  # noqa: E402
 from voiceconsole.session.recording import Recording  # noqa: E402
 from voiceconsole.ui.app import VoiceConsoleApp  # noqa: E402
 from voiceconsole.ui.replay import ReplayConsoleApp  # noqa: E402
@@ -41,6 +42,9 @@ class Shot:
     replay_at: float | None = None
     """Open the scene as a recording in the replay console, paused at this session time."""
 
+
+ALL_SCENES = {**SCENES, "llm": llm_scene}
+"""The snapshot tests' scenes and the LLM conversation (speculation kept, wasted, interrupted)."""
 
 SHOTS: tuple[Shot, ...] = (
     Shot("theme-dark", "conversation", "dark"),
@@ -63,11 +67,14 @@ SHOTS: tuple[Shot, ...] = (
     Shot("state-ink2-no-probabilities", "ink2_turns"),
     Shot("size-80x24", "conversation", size=(80, 24)),
     Shot("replay-paused", "conversation", replay_at=9.0),
+    Shot("state-tuning-panel", "conversation", keys=("c",)),
+    Shot("state-waterfall", "conversation", keys=("w",)),
+    Shot("state-llm-lane", "llm"),
 )
 
 
 async def take(shot: Shot, themes) -> str:
-    scene = SCENES[shot.scene]()
+    scene = ALL_SCENES[shot.scene]()
     app: VoiceConsoleApp
     if shot.replay_at is not None:
         recording = Recording(Path(shot.scene), list(scene.events), {"engines": {"stt": "scripted"}})
