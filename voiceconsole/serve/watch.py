@@ -65,6 +65,7 @@ from voiceconsole.serve.routes import StreamRequest
 from voiceconsole.serve.watch_tts import SPEAKER_RATE, TtsWatch
 from voiceconsole.serve.wire_audio import WireAudio
 from voiceconsole.session.bus import EventBus
+from voiceconsole.session.mic import AecPlan
 from voiceconsole.session.options import AudioTap, SessionMeters
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,8 @@ class WatchSession:
         self.source = Part("agent")
         self.sink = Part("agent", SPEAKER_RATE)
         self.turn_settings = TurnSettings()
+        self.aec = AecPlan()
+        """No echo cancellation: the agent's own audio is watched as it was sent."""
         self._wire: WireAudio | None = None
         self._vad: ReferenceVad | None = None
         self._mic_levels = LevelWindow(STT_RATE)

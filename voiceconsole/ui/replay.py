@@ -207,6 +207,8 @@ class ReplayConsoleApp(VoiceConsoleApp):
         if self._player_worker.is_finished and not self.player.done:
             self._start_player()
         self._update_replay_line()
+        # The status clock ticks once a second; a seek moves it at once (and snapshots agree).
+        self.status_bar.tick_clock()
         self.flush()
 
     # --- replay keys --------------------------------------------------------------------------
