@@ -210,6 +210,10 @@ def test_aec_asked_for_on_a_file_session_runs_and_says_so(tmp_path: Path) -> Non
     assert (
         sum(e["type"] == "turn.start" for e in events_of(out)) >= 3
     )  # the mic still reaches the engine
+    # The microphone's own level comes too, beside the processed one, for the mic lane's raw view.
+    levels = [e for e in events_of(out) if e["type"] == "audio.level"]
+    raw = [e for e in levels if e["source"] == "mic_raw"]
+    assert raw and len(raw) == sum(e["source"] == "mic" for e in levels)
 
 
 def test_without_the_package_aec_fails_in_one_line_and_the_console_runs_without_it(

@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Literal
 
 EngineRole = Literal["stt", "tts", "responder", "audio"]
 ConnectionState = Literal["connecting", "connected", "reconnecting", "closed", "failed"]
-LevelSource = Literal["mic", "speaker"]
+LevelSource = Literal["mic", "mic_raw", "speaker"]
+"""``mic_raw``: the microphone before echo cancellation (only while it runs)."""
 
 EVENT_TYPES: dict[str, type[Event]] = {}
 """Every event class by its wire name."""

@@ -103,6 +103,7 @@ class MicInput:
         self.captured_at = captured_at
         self._resampler = StreamResampler(source_rate, stt_rate)
         self._levels = LevelWindow(stt_rate, level_interval_s)
+        self._raw_levels = LevelWindow(stt_rate, level_interval_s)
 
     def process(self, block: np.ndarray, last: bool = False) -> None:
         """One source block (``last`` flushes the resampler)."""
@@ -110,6 +111,10 @@ class MicInput:
         if samples.size and self.canceller is not None:
             for tap in self.taps:
                 tap("mic_raw", samples, self.stt_rate)
+            # What the microphone heard, for the mic lane's raw view (the meters show the result).
+            raw = self._raw_levels.add_stats(*block_stats(samples), samples.size)
+            if raw is not None:
+                self.emit(AudioLevel, source="mic_raw", rms_dbfs=raw[0], peak_dbfs=raw[1])
             at = self.captured_at() if self.captured_at is not None else None
             samples = self.canceller.near(samples, at)
         if samples.size == 0:

@@ -100,6 +100,7 @@ class VoiceConsoleApp(App[int]):
         Binding("plus,equals_sign", "zoom(-1)", "zoom in", key_display="+"),
         Binding("minus", "zoom(1)", "zoom out", key_display="-"),
         Binding("b", "toggle_barge_in", "barge-in"),
+        Binding("a", "toggle_raw_mic", "raw mic", show=False),
         Binding("t", "next_theme", "theme"),
         Binding("w", "waterfall", "waterfall"),
         Binding("c", "tune", "tune"),
@@ -337,7 +338,8 @@ class VoiceConsoleApp(App[int]):
                 self.meters.set_levels(source, rms, peak, slot.clips)
             return
         for source, level in self.model.last_level.items():
-            self.meters.set_levels(source, level.rms_dbfs, level.peak_dbfs, 0)
+            if source in self.meters.meters:  # the raw mic has no meter: the lane shows it
+                self.meters.set_levels(source, level.rms_dbfs, level.peak_dbfs, 0)
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -398,6 +400,13 @@ class VoiceConsoleApp(App[int]):
         self.status_bar.follow = self.timeline.follow
         self.status_bar.zoom_ms = self.timeline.zoom_ms
         self._draw_soon()
+
+    def action_toggle_raw_mic(self) -> None:
+        """Draw the microphone's level before echo cancellation under the mic lane's, or stop."""
+        shown = self.model.toggle_raw_mic()
+        if shown and not self.model.mic_raw:
+            self.notify("no raw mic level: echo cancellation is not running (--aec)", title="raw mic", timeout=4)
+        self.flush()
 
     def action_toggle_barge_in(self) -> None:
         """Switch automatic barge-in (interrupt the reply when the user starts a turn)."""

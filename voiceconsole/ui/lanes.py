@@ -148,26 +148,45 @@ class TicksLane(Lane):
         cells.put(now, "┃", style("now"))
 
 
-def draw_levels(cells: CellRow, win: Window, track: LevelTrack, style: Style) -> None:
-    """A sparkline of ``track``'s loudest level per column, up to "now"."""
+def spark_level(rms: float | None) -> int | None:
+    """The sparkline step of a level in dBFS (``None`` at or under the floor)."""
+    if rms is None or rms <= LEVEL_FLOOR_DB:
+        return None
+    return min(len(SPARK) - 1, int((rms - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB * len(SPARK)))
+
+
+def draw_levels(cells: CellRow, win: Window, track: LevelTrack, style: Style, over: LevelTrack | None = None) -> None:
+    """A sparkline of ``track``'s loudest level per column, up to "now"; with ``over``, only the
+    columns where ``track`` is at least as high as ``over`` (drawn there before)."""
     count = min(cells.width, win.now_col - win.first_col + 1)
     if count <= 0:
         return
+    below = over.columns(win.first_col, count, win.seconds_per_col) if over is not None else None
     for i, rms in enumerate(track.columns(win.first_col, count, win.seconds_per_col)):
-        if rms is not None and rms > LEVEL_FLOOR_DB:
-            level = min(len(SPARK) - 1, int((rms - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB * len(SPARK)))
-            cells.put(i, SPARK[level], style)
+        level = spark_level(rms)
+        if level is None:
+            continue
+        under = spark_level(below[i]) if below is not None else None
+        if under is not None and under > level:
+            continue
+        cells.put(i, SPARK[level], style)
 
 
 class MicLane(Lane):
     name = "mic"
     label = "mic/vad"
-    help = "mic level; shaded where the reference VAD hears speech"
+    help = "mic level; shaded where the reference VAD hears speech; a: the raw mic under it (AEC)"
     aspects = ("levels", "speech")
     follows_now = True
 
     def draw(self, cells: CellRow, win: Window, model: ConsoleModel, style: StyleOf) -> None:
-        draw_levels(cells, win, model.mic, style("mic"))
+        if model.show_raw_mic:
+            # The raw level first, faint; the processed one over it where it is as loud, so what
+            # echo cancellation removed stays faint.
+            draw_levels(cells, win, model.mic_raw, style("mic-raw"))
+            draw_levels(cells, win, model.mic, style("mic"), over=model.mic_raw)
+        else:
+            draw_levels(cells, win, model.mic, style("mic"))
         for span in model.spans_in(model.vad, win.start, win.end):
             stop = span.end if span.end is not None else win.now
             cells.background(win.col(span.start), win.col(stop) + 1, style("vad"))

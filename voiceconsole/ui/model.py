@@ -124,6 +124,10 @@ class ConsoleModel:
         self._playing: dict[int, ReplyEntry] = {}  # started and not yet finished, in start order
         self.mic = LevelTrack()
         self.speaker = LevelTrack()
+        self.mic_raw = LevelTrack()
+        """The microphone before echo cancellation (``mic_raw`` levels; empty without AEC)."""
+        self.show_raw_mic = False
+        """The mic lane also draws :attr:`mic_raw` (key ``a``)."""
         self.signal = SignalTrack()
         """The local engine's ``vad.signal`` batches, one entry per VAD frame."""
         self.last_level: dict[str, AudioLevel] = {}
@@ -164,6 +168,12 @@ class ConsoleModel:
         """A new version for a change (callers stamp the aspects it touched)."""
         self.version += 1
         return self.version
+
+    def toggle_raw_mic(self) -> bool:
+        """Show the raw mic level in the mic lane, or stop; returns whether it is shown."""
+        self.show_raw_mic = not self.show_raw_mic
+        self.versions.levels = self.bump()
+        return self.show_raw_mic
 
     def set_ghost(self, run: GhostRun | None, note: str = "") -> None:
         """Show ``run`` (or none) in the ghost lane, with ``note``."""
@@ -240,7 +250,7 @@ class ConsoleModel:
         self.versions.levels = self.bump()
 
     def _on_level(self, e: AudioLevel) -> None:
-        track = self.mic if e.source == "mic" else self.speaker
+        track = self.mic if e.source == "mic" else self.mic_raw if e.source == "mic_raw" else self.speaker
         track.add(e.audio_t, e.rms_dbfs)
         self.last_level[e.source] = e
         self.versions.levels = self.bump()

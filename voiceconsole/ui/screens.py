@@ -15,6 +15,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("m", "mute / unmute the mic (a muted mic streams silence)"),
     ("s", "type a line for the bot to say (enter speaks, escape cancels)"),
     ("b", "automatic barge-in on / off (interrupt when you start talking)"),
+    ("a", "raw mic level on / off in the mic lane (before echo cancellation)"),
     ("p", "pause the timeline / follow live again"),
     ("+  -", "zoom the timeline in / out (ms per column)"),
     ("←  →", "scroll the timeline back / forward (pauses it)"),

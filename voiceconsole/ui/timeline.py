@@ -52,6 +52,7 @@ class TimelineView(ComponentStyles, ScrollView, can_focus=True):
         "timeline--future",
         "timeline--now",
         "timeline--mic",
+        "timeline--mic-raw",
         "timeline--vad",
         "timeline--muted",
         "timeline--turn",
