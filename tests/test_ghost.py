@@ -160,3 +160,20 @@ def test_ghost_lane_snapshot(snap_compare, recording: Recording) -> None:
 
     app = ReplayConsoleApp(recording, paused=True, themes=THEMES)
     assert snap_compare(app, terminal_size=WIDE, run_before=run_ghost_at_400)
+
+
+async def test_a_ghost_run_that_breaks_is_shown_and_the_replay_goes_on(recording: Recording, monkeypatch) -> None:
+    import voiceconsole.ui.replay as replay
+
+    async def broken(*args: object) -> GhostRun:
+        raise RuntimeError("decoder exploded")
+
+    monkeypatch.setattr(replay, "run_ghost", broken)
+    app = ReplayConsoleApp(recording, speed=0, themes=THEMES)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        worker = app.start_ghost(TurnSettings())
+        await worker.wait()
+        await settled(pilot)
+        assert app.is_running and app.model.ghost is None
+        assert "ghost run failed: RuntimeError: decoder exploded" in ghost_row(app)

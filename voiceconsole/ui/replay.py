@@ -19,6 +19,7 @@ time, with the differences per turn and the p50/p95/max summary.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ from voiceconsole.ui.meters import MeterState, VuMeters
 from voiceconsole.ui.themes import ThemeSet, load_themes
 from voiceconsole.ui.timelines import TimelinesView
 from voiceconsole.ui.tuning import TuningScreen, config_path_for, settings_from_dict
+
+log = logging.getLogger(__name__)
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 SEEK_S = 1.0
@@ -100,9 +103,6 @@ class PlayerClock:
 
 _REPLAY_CSS = """
 #replay-status { height: 1; padding: 0 1; background: $panel; }
-#bottom { height: 16; }
-#gutter { height: 13; }
-#timeline { height: 14; }
 """
 
 
@@ -283,6 +283,10 @@ class ReplayConsoleApp(VoiceConsoleApp):
             run = asyncio.run(run_ghost(self.recording, stt, settings))
         except UserError as exc:
             self.call_from_thread(self._ghost_failed, str(exc))
+            return
+        except Exception as exc:  # a bug in a run must not take the replay down: shown, logged
+            log.exception("ghost run failed")
+            self.call_from_thread(self._ghost_failed, f"{type(exc).__name__}: {exc}")
             return
         self.call_from_thread(self._ghost_done, run)
 
