@@ -18,6 +18,7 @@ import pytest
 from tests.cartesia_server import CartesiaServer, Fault
 from tests.test_cartesia_cli import run_cli as run_cli_async
 from tests.test_cli import run_cli
+from tests.test_hardening_data import run_file
 from voiceconsole.audio.wavio import read_wav, write_wav
 from voiceconsole.ui import app as app_module
 from voiceconsole.ui.app import VoiceConsoleApp
@@ -73,17 +74,8 @@ def test_non_finite_samples_keep_the_log_finite_and_every_turn(tmp_path: Path) -
     wav = tmp_path / "nan.wav"
     float_wav(wav, mono, rate)
     events, record = tmp_path / "events.jsonl", tmp_path / "rec"
-    out = run_cli(
-        "--no-ui",
-        "--mic",
-        str(wav),
-        "--fast",
-        "--speaker",
-        "null",
-        "--stt",
-        "local",
-        "--tts",
-        "local",
+    out = run_file(
+        wav,
         "--events",
         str(events),
         "--record",
@@ -105,17 +97,8 @@ def test_streaming_wavs_are_read_to_the_end(tmp_path: Path, data_size: int) -> N
     wav = tmp_path / "stream.wav"
     float_wav(wav, np.zeros(24000, dtype=np.float32), 16000, data_size=data_size)
     assert read_wav(wav)[0].shape == (24000, 1)
-    out = run_cli(
-        "--no-ui",
-        "--mic",
-        str(wav),
-        "--fast",
-        "--speaker",
-        "null",
-        "--stt",
-        "local",
-        "--tts",
-        "local",
+    out = run_file(
+        wav,
     )
     assert out.returncode == 0, out.stderr
 
@@ -263,17 +246,8 @@ def test_no_home_and_no_passwd_entry_runs_on_the_defaults(tmp_path: Path) -> Non
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("rec") / "r"
-    out = run_cli(
-        "--no-ui",
-        "--mic",
-        str(SPEECH),
-        "--fast",
-        "--speaker",
-        "null",
-        "--stt",
-        "local",
-        "--tts",
-        "local",
+    out = run_file(
+        SPEECH,
         "--record",
         str(base),
     )
